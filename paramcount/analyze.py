@@ -1,0 +1,105 @@
+"""Spec to report: per-layer facts first, totals summed from them, no formatting."""
+
+from .errors import fail
+from .shapes import ShapeError, product
+
+COUNTS = ("weights", "biases", "trainable", "non_trainable", "params", "params_unshared")
+
+
+class Counts:
+    __slots__ = COUNTS
+
+    def __init__(self, weights=0, biases=0, state=0, trainable=True, unshared=None):
+        """From a layer's weight, bias and state (non-trainable buffer) element counts."""
+        learned = weights + biases
+        self.weights, self.biases = weights, biases
+        self.trainable = learned if trainable else 0
+        self.non_trainable = state + (0 if trainable else learned)
+        self.params = learned + state
+        self.params_unshared = self.params if unshared is None else unshared
+
+    def add(self, other):
+        for k in COUNTS:
+            setattr(self, k, getattr(self, k) + getattr(other, k))
+        return self
+
+    def as_dict(self):
+        return {k: getattr(self, k) for k in COUNTS}
+
+
+class LayerReport:
+    """One layer's facts. `children` lets a composite layer nest its parts; its counts include theirs."""
+
+    __slots__ = ("name", "type", "activation", "input_shape", "output_shape", "counts", "tensors", "children")
+
+    def __init__(self, name, type_, activation, input_shape, output_shape, counts, tensors, children=()):
+        self.name, self.type, self.activation = name, type_, activation
+        self.input_shape, self.output_shape = input_shape, output_shape
+        self.counts, self.tensors, self.children = counts, tensors, children
+
+    def as_dict(self):
+        d = {"name": self.name, "type": self.type,
+             "input_shape": list(self.input_shape), "output_shape": list(self.output_shape)}
+        d.update(self.counts.as_dict())
+        return d
+
+
+class Report:
+    __slots__ = ("name", "description", "source", "path", "input_shape", "layers", "totals",
+                 "max_params", "budget_mark", "within")
+
+    def __init__(self, **kw):
+        for k in self.__slots__:
+            setattr(self, k, kw.get(k))
+
+    @property
+    def bytes_fp32(self):
+        return self.totals.params * 4
+
+    def to_dict(self):
+        return {
+            "schema_version": 1,
+            "name": self.name,
+            "source": self.source,
+            "input_shape": list(self.input_shape),
+            "layers": [layer.as_dict() for layer in self.layers],
+            "totals": self.totals.as_dict(),
+            "budget": {"max_params": self.max_params, "within": self.within},
+        }
+
+
+def _elements(tensors, role):
+    return sum(product(t.shape) for t in tensors if t.role == role)
+
+
+def layer_report(layer, shape, path):
+    kind, cfg = layer.type, layer.cfg
+    try:
+        out = kind.output_shape(cfg, shape)
+    except ShapeError as e:
+        fail(path, layer.mark_of(e.field), f"{kind.name} layer '{layer.name}' on input {list(shape)}: {e}")
+    tensors = kind.weights(cfg, shape, out)
+    unshared = kind.unshared_weights(cfg, shape, out)
+    counts = Counts(
+        _elements(tensors, "weight"), _elements(tensors, "bias"), _elements(tensors, "state"), layer.trainable,
+        None if unshared is None else _elements(unshared, "weight") + _elements(unshared, "bias"),
+    )
+    return LayerReport(layer.name, kind.name, cfg.get("activation"), shape, out, counts, tensors)
+
+
+def analyze(spec, max_params=None):
+    """A Report of `spec`; `max_params` adds a limit to the spec's own budget (the stricter counts)."""
+    shape, layers, totals = spec.input_shape, [], Counts()
+    for layer in spec.layers:
+        report = layer_report(layer, shape, spec.path)
+        layers.append(report)
+        totals.add(report.counts)
+        shape = report.output_shape
+    limits = [m for m in (spec.max_params, max_params) if m is not None]
+    limit = min(limits) if limits else None
+    return Report(
+        name=spec.name, description=spec.description, source=spec.source, path=spec.path,
+        input_shape=spec.input_shape, layers=layers, totals=totals, max_params=limit,
+        budget_mark=spec.budget_mark if limit == spec.max_params else None,
+        within=limit is None or totals.params <= limit,
+    )

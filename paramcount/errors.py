@@ -1,0 +1,48 @@
+"""One error type with a location, so every failure prints as PATH:LINE:COL."""
+
+
+class Problem:
+    """A message at a 1-based line and column of a source."""
+
+    __slots__ = ("path", "line", "col", "message")
+
+    def __init__(self, path, line, col, message):
+        self.path, self.line, self.col, self.message = path, line, col, message
+
+    @classmethod
+    def at(cls, path, mark, message):
+        """From a YAML mark; the only place 0-based positions become 1-based."""
+        if mark is None:
+            return cls(path, 1, 1, message)
+        return cls(path, mark.line + 1, mark.column + 1, message)
+
+    def __str__(self):
+        return f"{self.path}:{self.line}:{self.col}: {self.message}"
+
+    def __repr__(self):
+        return f"Problem({str(self)!r})"
+
+
+class SpecError(Exception):
+    """Bad input: one or more problems, reported in file order."""
+
+    def __init__(self, problems):
+        self.problems = sorted(problems, key=lambda p: (p.line, p.col))
+        super().__init__("\n".join(map(str, self.problems)))
+
+
+def fail(path, mark, message):
+    raise SpecError([Problem.at(path, mark, message)])
+
+
+def did_you_mean(word, choices, aliases=None):
+    """A ' did you mean ...?' suffix, or ''. Aliases map foreign names (torch, Keras) to ours."""
+    key = word.lower().replace("_", "").replace("-", "") if isinstance(word, str) else ""
+    for alias, target in (aliases or {}).items():
+        if alias.lower().replace("_", "") == key:
+            return f"; did you mean '{target}'?"
+    import difflib  # only on the error path: keeps start-up lean
+
+    folded = {c.lower().replace("_", "").replace("-", ""): c for c in choices}
+    close = difflib.get_close_matches(key, list(folded), n=1, cutoff=0.6)
+    return f"; did you mean '{folded[close[0]]}'?" if close else ""

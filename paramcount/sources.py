@@ -1,0 +1,59 @@
+"""Where specs come from: a file, standard input, or a preset shipped in architectures/."""
+
+import os
+import sys
+
+from .errors import did_you_mean, fail
+from .spec import MAX_BYTES, decode, load_text
+
+MAX_READ = MAX_BYTES + 1  # one byte past the limit: a larger file is refused without reading it all
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def preset_dir():
+    """Installed, the presets sit inside the package; in a checkout, beside it."""
+    inside = os.path.join(_HERE, "architectures")
+    return inside if os.path.isdir(inside) else os.path.join(os.path.dirname(_HERE), "architectures")
+
+
+def preset_names():
+    return sorted(f[:-5] for f in os.listdir(preset_dir()) if f.endswith(".yaml"))
+
+
+def _stem(path):
+    base = os.path.basename(path)
+    return base.rsplit(".", 1)[0] if "." in base else base
+
+
+def load_file(path, source=None, name=None):
+    """A spec from a file; errors name `path` as given."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_READ)
+    except IsADirectoryError:
+        fail(path, None, "is a directory, not a spec file")
+    except OSError as e:
+        fail(path, None, f"cannot read: {e.strerror or e}")
+    return load_text(decode(data, path), path, source or path, name or _stem(path))
+
+
+def load_preset(name):
+    return load_file(os.path.join(preset_dir(), name + ".yaml"), f"preset:{name}", name)
+
+
+def load_stdin():
+    return load_text(decode(sys.stdin.buffer.read(MAX_READ), "<stdin>"), "<stdin>", "<stdin>", "stdin")
+
+
+def load(arg):
+    """What the command line means by SPEC: '-', a path, or a preset name."""
+    if arg == "-":
+        return load_stdin()
+    if os.path.exists(arg) or os.sep in arg or arg.endswith((".yaml", ".yml")):
+        return load_file(arg)
+    if arg in preset_names():
+        return load_preset(arg)
+    fail(arg, None, f"no such file, nor a preset{did_you_mean(arg, preset_names())} "
+                    f"(presets: {', '.join(preset_names())})")
+

@@ -1,0 +1,326 @@
+"""YAML to a typed spec, keeping the source position of every node.
+
+The YAML is composed (never constructed) with libyaml's safe loader where present,
+so no tag can build a Python object; scalars are typed here, tag by tag.
+"""
+
+import re
+
+import yaml
+
+from .errors import Problem, SpecError, did_you_mean, fail
+from .layers import INFERRED, REGISTRY, TYPE_ALIASES, Field, Invalid, _describe, _first_bad, _is_int
+
+Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+MAX_BYTES = 16 * 2**20  # a 10,000-layer spec is well under 1 MiB
+MAX_DEPTH = 64  # a spec nests about five levels
+
+_TAG = "tag:yaml.org,2002:"
+TOP_FIELDS = ("name", "description", "input", "budget", "layers")
+LAYER_COMMON = ("type", "name", "trainable")
+
+
+class Node:
+    """A YAML value and where it starts; a mapping also keeps where each key starts."""
+
+    __slots__ = ("value", "mark", "keys")
+
+    def __init__(self, value, mark, keys=None):
+        self.value, self.mark, self.keys = value, mark, keys
+
+
+class Layer:
+    """One validated layer: its type from the registry, its name and its field values."""
+
+    __slots__ = ("type", "name", "cfg", "trainable", "node")
+
+    def __init__(self, type_, name, cfg, trainable, node):
+        self.type, self.name, self.cfg, self.trainable, self.node = type_, name, cfg, trainable, node
+
+    def mark_of(self, field):
+        """Where `field`'s value is written, or the layer itself when it is a default."""
+        entry = self.node.value.get(field) if field else None
+        return entry.mark if entry is not None else self.node.mark
+
+
+class Spec:
+    __slots__ = ("name", "description", "input_shape", "max_params", "budget_mark", "layers", "path", "source", "node")
+
+    def __init__(self, **kw):
+        for k in self.__slots__:
+            setattr(self, k, kw.get(k))
+
+
+# -- sizes -------------------------------------------------------------------------------
+
+_SIZE = re.compile(r"(\d+)(?:\.(\d+))?([kKMBGT]?)")
+_SCALE = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "B": 10**9, "G": 10**9, "T": 10**12}
+
+
+def parse_size(text):
+    """'61706', '60k', '1.5M', '7B' to an int; ValueError for anything else."""
+    m = _SIZE.fullmatch(text.strip())
+    if not m:
+        raise ValueError(f"'{text}' is not a size like 61706, 60k, 1.5M or 7B")
+    whole, frac, suffix = m.group(1), m.group(2) or "", m.group(3)
+    scaled, den = int(whole + frac) * _SCALE[suffix], 10 ** len(frac)
+    if scaled % den:
+        raise ValueError(f"'{text}' is not a whole number of parameters")
+    if scaled == 0:
+        raise ValueError(f"'{text}' must be more than zero")
+    return scaled // den
+
+
+def size(v):
+    if isinstance(v, str):
+        try:
+            return parse_size(v)
+        except ValueError as e:
+            raise Invalid(str(e)) from None
+    if isinstance(v, int) and not isinstance(v, bool) and v > 0:
+        return v
+    raise Invalid(f"must be a positive whole number like 61706, 60k or 1.5M, got {_describe(v)}")
+
+
+# -- YAML to marked nodes ----------------------------------------------------------------
+
+
+def decode(data, path):
+    """Bytes to text: UTF-8, an optional BOM dropped; a bad byte is reported where it stands."""
+    if len(data) > MAX_BYTES:
+        fail(path, None, f"file is {len(data):,} bytes; the limit is {MAX_BYTES:,}")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start)
+        col = e.start - (data.rfind(b"\n", 0, e.start) + 1)
+        raise SpecError([Problem(path, line + 1, col + 1, f"not UTF-8: byte 0x{data[e.start]:02x}")]) from None
+
+
+def compose(text, path):
+    loader = Loader(text)
+    try:
+        root = loader.get_single_node()
+        return None if root is None else _Converter(loader, path).node(root, 0)
+    except yaml.MarkedYAMLError as e:
+        fail(path, e.problem_mark or e.context_mark, (e.problem or e.context or "invalid YAML").strip())
+    except yaml.reader.ReaderError as e:
+        line = text.count("\n", 0, e.position)
+        col = e.position - (text.rfind("\n", 0, e.position) + 1)
+        raise SpecError([Problem(path, line + 1, col + 1, f"character {e.character!r} is not allowed in YAML")]) from None
+    except yaml.YAMLError as e:
+        fail(path, None, f"invalid YAML: {e}")
+    finally:
+        loader.dispose()
+
+
+class _Converter:
+    """Composed YAML nodes to Nodes. An alias is converted once and shared, so alias bombs stay small."""
+
+    def __init__(self, loader, path):
+        self.loader, self.path, self.done = loader, path, {}
+
+    def node(self, y, depth):
+        found = self.done.get(id(y))
+        if found is not None:
+            return found
+        if depth > MAX_DEPTH:
+            fail(self.path, y.start_mark, f"nested deeper than {MAX_DEPTH} levels")
+        if isinstance(y, yaml.ScalarNode):
+            out = Node(self.scalar(y), y.start_mark)
+        elif isinstance(y, yaml.SequenceNode):
+            self.expect_tag(y, "seq")
+            out = Node([self.node(item, depth + 1) for item in y.value], y.start_mark)
+        else:
+            self.expect_tag(y, "map")
+            out = self.mapping(y, depth)
+        self.done[id(y)] = out
+        return out
+
+    def expect_tag(self, y, kind):
+        if y.tag != _TAG + kind:
+            fail(self.path, y.start_mark, f"tag {y.tag} is not supported")
+
+    def scalar(self, y):
+        tag, text = y.tag, y.value
+        if tag == _TAG + "str" or tag == _TAG + "timestamp":
+            return text
+        if tag == _TAG + "int":
+            return int(text) if text.isdigit() else self.loader.construct_yaml_int(y)
+        if tag == _TAG + "float":
+            return self.loader.construct_yaml_float(y)
+        if tag == _TAG + "bool":
+            return self.loader.construct_yaml_bool(y)
+        if tag == _TAG + "null":
+            return None
+        fail(self.path, y.start_mark, f"tag {tag} is not supported")
+
+    def mapping(self, y, depth):
+        value, keys, merged = {}, {}, []
+        for ky, vy in y.value:
+            if ky.tag == _TAG + "merge":
+                merged += vy.value if isinstance(vy, yaml.SequenceNode) else [vy]
+                continue
+            key = self.node(ky, depth + 1).value
+            if not isinstance(key, str):
+                fail(self.path, ky.start_mark, f"keys must be text, got {_describe(key)}")
+            if key in keys:
+                fail(self.path, ky.start_mark, f"duplicate key '{key}' (first at line {keys[key].line + 1})")
+            value[key], keys[key] = self.node(vy, depth + 1), ky.start_mark
+        for my in merged:  # `<<: *defaults`: explicit keys win, then earlier merges
+            if not isinstance(my, yaml.MappingNode):
+                fail(self.path, my.start_mark, "'<<' merges a mapping or a list of mappings")
+            source = self.node(my, depth + 1)
+            for key, v in source.value.items():
+                if key not in value:
+                    value[key], keys[key] = v, source.keys[key]
+        return Node(value, y.start_mark, keys)
+
+
+# -- marked nodes to a typed spec --------------------------------------------------------
+
+
+class _Checker:
+    """Collects every schema problem of a file, so one run reports them all."""
+
+    def __init__(self, path):
+        self.path, self.problems = path, []
+
+    def add(self, mark, message):
+        self.problems.append(Problem.at(self.path, mark, message))
+
+    def unknown(self, mapping, known, what, aliases=None):
+        for key in mapping.value:
+            if key not in known:
+                hint = did_you_mean(key, known, aliases)
+                if not hint and key in INFERRED:
+                    hint = "; paramcount reads it off the input shape"
+                self.add(mapping.keys[key], f"'{key}' is not a field of {what}{hint}")
+
+    def field(self, mapping, field, what):
+        """A field's checked value, its default, or None after recording a problem."""
+        entry = mapping.value.get(field.name)
+        if entry is None:
+            if field.default is Field.REQUIRED:
+                self.add(mapping.mark, f"{what} is missing '{field.name}'")
+            return field.default
+        try:
+            return field.check(plain(entry))
+        except Invalid as e:
+            self.add(entry.mark if e.index is None else entry.value[e.index].mark, f"{field.name} {e}")
+            return None
+
+    def typed(self, node, kind, what):
+        ok = isinstance(node.value, dict if kind == "mapping" else list)
+        if not ok:
+            self.add(node.mark, f"{what} must be a {kind}, got {_describe(node.value)}")
+        return ok
+
+
+def plain(node):
+    """A list's items as values; deeper nesting stays as Nodes, which no field accepts."""
+    v = node.value
+    return [i.value if not isinstance(i.value, (list, dict)) else i for i in v] if isinstance(v, list) else v
+
+
+def _text(v):
+    if isinstance(v, str) and v.strip():
+        return v
+    raise Invalid(f"must be text, got {_describe(v)}")
+
+
+def _shape(v):
+    what = "a list of positive integers, one per axis, without the batch axis"
+    if not isinstance(v, list) or not v:
+        raise Invalid(f"must be {what}, got {_describe(v)}")
+    bad = _first_bad(v, lambda i: _is_int(i) and i > 0)
+    if bad is not None:
+        raise Invalid(f"must be {what}, got {_describe(v[bad])}", bad)
+    return tuple(v)
+
+
+def _flag(v):
+    if isinstance(v, bool):
+        return v
+    raise Invalid(f"must be true or false, got {_describe(v)}")
+
+
+_TOP = {
+    "name": Field("name", _text, None),
+    "description": Field("description", _text, ""),
+    "input": Field("input", _shape),
+    "budget": Field("budget", lambda v: v, None),
+    "layers": Field("layers", lambda v: v),
+}
+_MAX_PARAMS = Field("max_params", size, None)
+_LAYER_NAME = Field("name", _text, None)
+_TRAINABLE = Field("trainable", _flag, True)
+
+
+def build(root, path, source, default_name):
+    """Marked nodes to a Spec; raises SpecError listing every schema problem."""
+    if root is None:
+        fail(path, None, "empty spec; expected a mapping with 'input' and 'layers'")
+    check = _Checker(path)
+    if not check.typed(root, "mapping", "a spec"):
+        raise SpecError(check.problems)
+    check.unknown(root, TOP_FIELDS, "a spec", {"input_shape": "input", "model": "name"})
+    top = {k: check.field(root, f, "the spec") for k, f in _TOP.items()}
+    max_params = budget_mark = None
+    budget = root.value.get("budget")
+    if budget is not None and check.typed(budget, "mapping", "budget"):
+        check.unknown(budget, ("max_params",), "budget", {"max": "max_params", "params": "max_params"})
+        max_params = check.field(budget, _MAX_PARAMS, "budget")
+        budget_mark = budget.value["max_params"].mark if "max_params" in budget.value else budget.mark
+    layers = []
+    entry = root.value.get("layers")
+    if entry is not None and check.typed(entry, "list", "layers"):
+        if not entry.value:
+            check.add(entry.mark, "layers must list at least one layer")
+        layers = [_layer(check, n, i) for i, n in enumerate(entry.value, 1)]
+    if check.problems:
+        raise SpecError(check.problems)
+    _name_layers(check, layers)
+    if check.problems:
+        raise SpecError(check.problems)
+    return Spec(name=top["name"] or default_name, description=top["description"], input_shape=top["input"],
+                max_params=max_params, budget_mark=budget_mark, layers=layers, path=path, source=source, node=root)
+
+
+def _layer(check, node, index):
+    if not check.typed(node, "mapping", f"layer {index}"):
+        return None
+    type_node = node.value.get("type")
+    if type_node is None:
+        check.add(node.mark, f"layer {index} is missing 'type'")
+        return None
+    kind = REGISTRY.get(type_node.value) if isinstance(type_node.value, str) else None
+    if kind is None:
+        hint = did_you_mean(type_node.value, REGISTRY, TYPE_ALIASES) if isinstance(type_node.value, str) else ""
+        check.add(type_node.mark, f"unknown layer type {_describe(type_node.value)}{hint}")
+        return None
+    what = f"{kind.name} layer {index}"
+    check.unknown(node, LAYER_COMMON + tuple(f.name for f in kind.fields), kind.name, kind.aliases)
+    cfg = {f.name: check.field(node, f, what) for f in kind.fields}
+    kind.complete(cfg)
+    name = check.field(node, _LAYER_NAME, what)
+    return Layer(kind, name, cfg, check.field(node, _TRAINABLE, what), node)
+
+
+def _name_layers(check, layers):
+    """Default names count each type from 1; a name may be used once."""
+    counts, seen = {}, {}
+    for layer in layers:
+        n = counts[layer.type.name] = counts.get(layer.type.name, 0) + 1
+        if layer.name is None:
+            layer.name = f"{layer.type.name}_{n}"
+        if layer.name in seen:
+            first = seen[layer.name].mark_of("name")
+            check.add(layer.mark_of("name"), f"layer name '{layer.name}' is already used (line {first.line + 1})")
+        seen.setdefault(layer.name, layer)
+
+
+def load_text(text, path="<string>", source=None, name=None):
+    """A spec from YAML text; `path` is what errors name."""
+    return build(compose(text, path), path, source or path, name or "model")
