@@ -140,7 +140,11 @@ class _Converter:
 
     def expect_tag(self, y, kind):
         if y.tag != _TAG + kind:
-            fail(self.path, y.start_mark, f"tag {y.tag} is not supported")
+            self.refuse(y)
+
+    def refuse(self, y):
+        tag = y.tag.replace(_TAG, "!!")
+        fail(self.path, y.start_mark, f"tag {tag} is not allowed: a spec holds only plain YAML values")
 
     def scalar(self, y):
         tag, text = y.tag, y.value
@@ -154,7 +158,7 @@ class _Converter:
             return self.loader.construct_yaml_bool(y)
         if tag == _TAG + "null":
             return None
-        fail(self.path, y.start_mark, f"tag {tag} is not supported")
+        self.refuse(y)
 
     def mapping(self, y, depth):
         value, keys, merged = {}, {}, []
@@ -214,7 +218,7 @@ class _Checker:
     def typed(self, node, kind, what):
         ok = isinstance(node.value, dict if kind == "mapping" else list)
         if not ok:
-            self.add(node.mark, f"{what} must be a {kind}, got {_describe(node.value)}")
+            self.add(node.mark, f"{what} must be a {kind}, got {_describe(plain(node))}")
         return ok
 
 

@@ -1,0 +1,149 @@
+"""Report to text: table (rich), markdown or JSON. Formatting only; every number comes from the report."""
+
+import json
+
+HEADERS = ("Layer", "Type", "Output shape", "Weights", "Biases", "Params", "Unshared params")
+# Per column: "t" text that may wrap between words, "w" kept whole, "n" a number, whole and right-aligned.
+KINDS = "ttwnnnn"
+PRESET_HEADERS, PRESET_KINDS = ("Preset", "Params", "Description"), "wnt"
+
+
+def number(n):
+    return f"{n:,}"
+
+
+def shape(dims):
+    return "[" + ", ".join(map(str, dims)) + "]"
+
+
+def tenths(numerator, denominator):
+    """numerator / denominator to one decimal place, by integer arithmetic."""
+    t = (numerator * 10 + denominator // 2) // denominator
+    return f"{t // 10:,}.{t % 10}"
+
+
+def size(nbytes):
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if nbytes >= scale:
+            return f"{tenths(nbytes, scale)} {unit}"
+    return f"{nbytes} B"
+
+
+def rows(report):
+    """One tuple of cells per layer, then the totals; shared by the table and the markdown."""
+    out = []
+    for layer in report.layers:
+        c = layer.counts
+        kind = layer.type + (f" + {layer.activation}" if layer.activation else "")
+        out.append((layer.name, kind, shape(layer.output_shape), number(c.weights), number(c.biases),
+                    number(c.params), number(c.params_unshared)))
+    t = report.totals
+    total = ("Total", "", "", number(t.weights), number(t.biases), number(t.params), number(t.params_unshared))
+    return out, total
+
+
+def summary(report):
+    """The lines under the table: totals, what sharing saves, memory, the budget."""
+    t = report.totals
+    lines = [
+        f"Total params: {number(t.params)}",
+        f"Trainable params: {number(t.trainable)}",
+        f"Non-trainable params: {number(t.non_trainable)}",
+    ]
+    sharing = f"Without weight sharing: {number(t.params_unshared)} params"
+    if t.params and t.params_unshared != t.params:
+        sharing += f" (sharing makes it {tenths(t.params_unshared, t.params)}x smaller)"
+    lines.append(sharing)
+    lines.append(f"Parameter memory (fp32): {size(report.bytes_fp32)}")
+    if report.max_params is not None:
+        verdict = "within budget" if report.within else "OVER BUDGET"
+        lines.append(f"Budget: {number(t.params)} of {number(report.max_params)} max params ({verdict})")
+    return lines
+
+
+def title(report):
+    return f"{report.name} (input {shape(report.input_shape)})"
+
+
+def to_json(reports, many):
+    data = [r.to_dict() for r in reports] if many else reports[0].to_dict()
+    return json.dumps(data, indent=2)
+
+
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\|*`<>"})
+
+
+def _md(text):
+    return text.translate(_MD_SPECIAL)
+
+
+def markdown_table(headers, body, kinds):
+    align = ["---:" if k == "n" else "---" for k in kinds]
+    lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join(align) + " |"]
+    lines += ["| " + " | ".join(_md(cell) for cell in row) + " |" for row in body]
+    return lines
+
+
+def to_markdown(report):
+    body, total = rows(report)
+    bold_total = tuple(f"**{c}**" if c else "" for c in total)
+    lines = [f"### {_md(title(report))}", ""]
+    lines += markdown_table(HEADERS, body, KINDS)
+    lines.append("| " + " | ".join(bold_total) + " |")
+    lines += [""] + [f"- {line}" for line in summary(report)]
+    return "\n".join(lines) + "\n"
+
+
+def presets_markdown(presets):
+    return "\n".join(markdown_table(PRESET_HEADERS, presets, PRESET_KINDS)) + "\n"
+
+
+def _longest_word(cells):
+    return max((len(w) for c in cells for w in c.split()), default=0)
+
+
+def column_widths(columns, kinds, available):
+    """Widths that fit `available` if they can: each column at least its longest word (whole
+    cells in "w" and "n" columns; headers always wrap), the rest shared out towards each
+    column's natural width. None when the natural widths fit."""
+    natural = [max(len(c) for c in col) for col in columns]
+    floor = [_longest_word(col) if k == "t" else max(_longest_word(col[:1]), *map(len, col[1:]))
+             for col, k in zip(columns, kinds)]
+    overhead = 3 * len(columns) + 1  # a space either side of each cell, and the rules between
+    if sum(natural) + overhead <= available:
+        return None
+    widths, spare = list(floor), max(available - overhead - sum(floor), 0)
+    order = sorted(range(len(columns)), key=lambda i: natural[i] - floor[i])
+    for n, i in enumerate(order):  # smallest needs first, each up to a fair share of what is left
+        give = min(natural[i] - floor[i], spare // (len(order) - n))
+        widths[i] += give
+        spare -= give
+    return widths
+
+
+def print_table(console, heading, headers, body, kinds, footer=None, after=()):
+    """A rich table that never cuts a cell: text wraps between words, numbers stay whole,
+    and where even that cannot fit the console, the table is printed wider."""
+    from rich.table import Table
+    from rich.text import Text
+
+    columns = list(zip(headers, *body, *([footer] if footer else [])))
+    widths = column_widths(columns, kinds, console.width)
+    saved = console.width
+    if widths and sum(widths) + 3 * len(widths) + 1 > console.width:
+        console.width = sum(widths) + 3 * len(widths) + 1
+    table = Table(title=Text(heading, style="bold"), show_footer=footer is not None, title_justify="left")
+    for i, (h, k) in enumerate(zip(headers, kinds)):
+        table.add_column(h, footer=Text(footer[i]) if footer else "", justify="right" if k == "n" else "left",
+                         overflow="fold", width=widths[i] if widths else None)
+    for row in body:
+        table.add_row(*(Text(cell) for cell in row))  # Text: names from a spec are never markup
+    console.print(table)
+    for line in after:
+        console.print(Text(line), soft_wrap=True)
+    console.width = saved
+
+
+def print_report(console, report):
+    body, total = rows(report)
+    print_table(console, title(report), HEADERS, body, KINDS, footer=total, after=summary(report))
