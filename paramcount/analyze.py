@@ -19,12 +19,17 @@ class Counts:
         self.params_unshared = self.params if unshared is None else unshared
 
     def add(self, other):
-        for k in COUNTS:
-            setattr(self, k, getattr(self, k) + getattr(other, k))
+        self.weights += other.weights
+        self.biases += other.biases
+        self.trainable += other.trainable
+        self.non_trainable += other.non_trainable
+        self.params += other.params
+        self.params_unshared += other.params_unshared
         return self
 
     def as_dict(self):
-        return {k: getattr(self, k) for k in COUNTS}
+        return {"weights": self.weights, "biases": self.biases, "trainable": self.trainable,
+                "non_trainable": self.non_trainable, "params": self.params, "params_unshared": self.params_unshared}
 
 
 class LayerReport:
@@ -68,8 +73,12 @@ class Report:
         }
 
 
-def _elements(tensors, role):
-    return sum(product(t.shape) for t in tensors if t.role == role)
+def _elements(tensors):
+    """Element counts by role: weight, bias, state."""
+    n = {"weight": 0, "bias": 0, "state": 0}
+    for t in tensors:
+        n[t.role] += product(t.shape)
+    return n
 
 
 def layer_report(layer, shape, path):
@@ -80,10 +89,11 @@ def layer_report(layer, shape, path):
         fail(path, layer.mark_of(e.field), f"{kind.name} layer '{layer.name}' on input {list(shape)}: {e}")
     tensors = kind.weights(cfg, shape, out)
     unshared = kind.unshared_weights(cfg, shape, out)
-    counts = Counts(
-        _elements(tensors, "weight"), _elements(tensors, "bias"), _elements(tensors, "state"), layer.trainable,
-        None if unshared is None else _elements(unshared, "weight") + _elements(unshared, "bias"),
-    )
+    n = _elements(tensors)
+    if unshared is not None:
+        u = _elements(unshared)
+        unshared = u["weight"] + u["bias"] + u["state"]
+    counts = Counts(n["weight"], n["bias"], n["state"], layer.trainable, unshared)
     return LayerReport(layer.name, kind.name, cfg.get("activation"), shape, out, counts, tensors)
 
 

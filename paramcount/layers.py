@@ -357,6 +357,9 @@ class Simple(LayerType):
         self.aliases = aliases or {}
 
 
+COMMON = ("type", "name", "trainable")  # fields of every layer
+
+
 def _build():
     types = [Dense(), Flatten(), BatchNorm(), LayerNorm(), Embedding()]
     for n in (1, 2, 3):
@@ -370,6 +373,8 @@ def _build():
     types += [Simple(a, "activation") for a in ACTIVATIONS if a not in ("leaky_relu", "elu")]
     types.append(Simple("leaky_relu", "activation", (Field("negative_slope", number, 0.01),), aliases={"alpha": "negative_slope"}))
     types.append(Simple("elu", "activation", (Field("alpha", number, 1.0),)))
+    for t in types:
+        t.known = COMMON + tuple(f.name for f in t.fields)
     return {t.name: t for t in types}
 
 

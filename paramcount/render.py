@@ -66,8 +66,19 @@ def title(report):
 
 
 def to_json(reports, many):
-    data = [r.to_dict() for r in reports] if many else reports[0].to_dict()
-    return json.dumps(data, indent=2)
+    docs = [_json_document(r.to_dict()) for r in reports]
+    return "[\n" + ",\n".join(docs) + "\n]" if many else docs[0]
+
+
+def _json_document(d):
+    """A key a line and a layer a line: readable, and json's C encoder (which `indent` turns off) does the work."""
+    lines = []
+    for key, value in d.items():
+        if key == "layers":
+            lines.append('  "layers": [\n    ' + ",\n    ".join(map(json.dumps, value)) + "\n  ]")
+        else:
+            lines.append(f"  {json.dumps(key)}: {json.dumps(value)}")
+    return "{\n" + ",\n".join(lines) + "\n}"
 
 
 _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\|*`<>"})

@@ -1,7 +1,6 @@
 """YAML to a typed spec, keeping the source position of every node.
 
-The YAML is composed (never constructed) with libyaml's safe loader where present,
-so no tag can build a Python object; scalars are typed here, tag by tag.
+The YAML is composed (never constructed) with libyaml's safe loader where present.
 """
 
 import re
@@ -11,23 +10,112 @@ import yaml
 from .errors import Problem, SpecError, did_you_mean, fail
 from .layers import INFERRED, REGISTRY, TYPE_ALIASES, Field, Invalid, _describe, _first_bad, _is_int
 
-Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_TAG = "tag:yaml.org,2002:"
+_STR, _INT, _SEQ, _MAP, _MERGE = (_TAG + t for t in ("str", "int", "seq", "map", "merge"))
+_PLAIN = "tag:paramcount,2026:plain"  # a plain scalar, typed when (and only when) the spec reads it
+
+
+class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """libyaml's parser where present; scalars are typed later, on use, which halves the cost of a large file."""
+
+    def resolve(self, kind, value, implicit):
+        if kind is yaml.ScalarNode:
+            return _PLAIN if implicit[0] else _STR
+        return _SEQ if kind is yaml.SequenceNode else _MAP
 
 MAX_BYTES = 16 * 2**20  # a 10,000-layer spec is well under 1 MiB
-MAX_DEPTH = 64  # a spec nests about five levels
-
-_TAG = "tag:yaml.org,2002:"
+_SAFE = yaml.SafeLoader("")  # its scalar methods type ints, floats and bools as YAML 1.1 does
+_UNSET = object()
 TOP_FIELDS = ("name", "description", "input", "budget", "layers")
-LAYER_COMMON = ("type", "name", "trainable")
 
 
 class Node:
-    """A YAML value and where it starts; a mapping also keeps where each key starts."""
+    """A YAML node, typed on first use; it knows where it starts, and a mapping where each key does.
 
-    __slots__ = ("value", "mark", "keys")
+    Only what the spec reads is ever typed, so an alias bomb parked anywhere costs nothing,
+    and no tag can build a Python object: scalars are typed here, tag by tag.
+    """
 
-    def __init__(self, value, mark, keys=None):
-        self.value, self.mark, self.keys = value, mark, keys
+    __slots__ = ("y", "path", "_value", "_keys")
+
+    def __init__(self, y, path):
+        self.y, self.path, self._value, self._keys = y, path, _UNSET, None
+
+    @property
+    def mark(self):
+        return self.y.start_mark
+
+    @property
+    def value(self):
+        """A scalar's value, a list of Nodes, or a dict of Nodes by key."""
+        if self._value is _UNSET:
+            y = self.y
+            if isinstance(y, yaml.ScalarNode):
+                self._value = self._scalar()
+            elif isinstance(y, yaml.SequenceNode):
+                self._tag("seq")
+                self._value = [Node(item, self.path) for item in y.value]
+            else:
+                self._tag("map")
+                self._value, self._keys = self._mapping()
+        return self._value
+
+    @property
+    def keys(self):
+        return self.value and self._keys
+
+    def _refuse(self, y=None):
+        y = y or self.y
+        fail(self.path, y.start_mark, f"tag {y.tag.replace(_TAG, '!!')} is not allowed: a spec holds only plain YAML values")
+
+    def _tag(self, kind):
+        if self.y.tag != _TAG + kind:
+            self._refuse()
+
+    def _scalar(self):
+        y = self.y
+        tag, text = y.tag, y.value
+        if tag == _PLAIN:
+            if text.isdigit():
+                return int(text)
+            tag = y.tag = _SAFE.resolve(yaml.ScalarNode, text, (True, False))
+        if tag == _STR or tag == _TAG + "timestamp":
+            return text
+        if tag == _INT:
+            return int(text) if text.isdigit() else _SAFE.construct_yaml_int(y)
+        if tag == _TAG + "float":
+            return _SAFE.construct_yaml_float(y)
+        if tag == _TAG + "bool":
+            return _SAFE.construct_yaml_bool(y)
+        if tag == _TAG + "null":
+            return None
+        self._refuse()
+
+    def _mapping(self):
+        value, keys, merged = {}, {}, []
+        for ky, vy in self.y.value:
+            key = ky.value
+            if ky.tag != _PLAIN and ky.tag != _STR:
+                if ky.tag == _MERGE:
+                    key = "<<"
+                else:
+                    key = Node(ky, self.path).value
+                    if not isinstance(key, str):
+                        fail(self.path, ky.start_mark, f"keys must be text, got {_describe(key)}")
+            if key == "<<" and ky.tag != _STR:
+                merged += vy.value if isinstance(vy, yaml.SequenceNode) else [vy]
+                continue
+            if key in keys:
+                fail(self.path, ky.start_mark, f"duplicate key '{key}' (first at line {keys[key].line + 1})")
+            value[key], keys[key] = Node(vy, self.path), ky.start_mark
+        for my in merged:  # `<<: *defaults`: explicit keys win, then earlier merges
+            if not isinstance(my, yaml.MappingNode):
+                fail(self.path, my.start_mark, "'<<' merges a mapping or a list of mappings")
+            source = Node(my, self.path)
+            for key, v in source.value.items():
+                if key not in value:
+                    value[key], keys[key] = v, source.keys[key]
+        return value, keys
 
 
 class Layer:
@@ -99,10 +187,11 @@ def decode(data, path):
 
 
 def compose(text, path):
+    """Text to the root Node (None for an empty document); YAML syntax errors carry their position."""
     loader = Loader(text)
     try:
         root = loader.get_single_node()
-        return None if root is None else _Converter(loader, path).node(root, 0)
+        return None if root is None else Node(root, path)
     except yaml.MarkedYAMLError as e:
         fail(path, e.problem_mark or e.context_mark, (e.problem or e.context or "invalid YAML").strip())
     except yaml.reader.ReaderError as e:
@@ -113,73 +202,6 @@ def compose(text, path):
         fail(path, None, f"invalid YAML: {e}")
     finally:
         loader.dispose()
-
-
-class _Converter:
-    """Composed YAML nodes to Nodes. An alias is converted once and shared, so alias bombs stay small."""
-
-    def __init__(self, loader, path):
-        self.loader, self.path, self.done = loader, path, {}
-
-    def node(self, y, depth):
-        found = self.done.get(id(y))
-        if found is not None:
-            return found
-        if depth > MAX_DEPTH:
-            fail(self.path, y.start_mark, f"nested deeper than {MAX_DEPTH} levels")
-        if isinstance(y, yaml.ScalarNode):
-            out = Node(self.scalar(y), y.start_mark)
-        elif isinstance(y, yaml.SequenceNode):
-            self.expect_tag(y, "seq")
-            out = Node([self.node(item, depth + 1) for item in y.value], y.start_mark)
-        else:
-            self.expect_tag(y, "map")
-            out = self.mapping(y, depth)
-        self.done[id(y)] = out
-        return out
-
-    def expect_tag(self, y, kind):
-        if y.tag != _TAG + kind:
-            self.refuse(y)
-
-    def refuse(self, y):
-        tag = y.tag.replace(_TAG, "!!")
-        fail(self.path, y.start_mark, f"tag {tag} is not allowed: a spec holds only plain YAML values")
-
-    def scalar(self, y):
-        tag, text = y.tag, y.value
-        if tag == _TAG + "str" or tag == _TAG + "timestamp":
-            return text
-        if tag == _TAG + "int":
-            return int(text) if text.isdigit() else self.loader.construct_yaml_int(y)
-        if tag == _TAG + "float":
-            return self.loader.construct_yaml_float(y)
-        if tag == _TAG + "bool":
-            return self.loader.construct_yaml_bool(y)
-        if tag == _TAG + "null":
-            return None
-        self.refuse(y)
-
-    def mapping(self, y, depth):
-        value, keys, merged = {}, {}, []
-        for ky, vy in y.value:
-            if ky.tag == _TAG + "merge":
-                merged += vy.value if isinstance(vy, yaml.SequenceNode) else [vy]
-                continue
-            key = self.node(ky, depth + 1).value
-            if not isinstance(key, str):
-                fail(self.path, ky.start_mark, f"keys must be text, got {_describe(key)}")
-            if key in keys:
-                fail(self.path, ky.start_mark, f"duplicate key '{key}' (first at line {keys[key].line + 1})")
-            value[key], keys[key] = self.node(vy, depth + 1), ky.start_mark
-        for my in merged:  # `<<: *defaults`: explicit keys win, then earlier merges
-            if not isinstance(my, yaml.MappingNode):
-                fail(self.path, my.start_mark, "'<<' merges a mapping or a list of mappings")
-            source = self.node(my, depth + 1)
-            for key, v in source.value.items():
-                if key not in value:
-                    value[key], keys[key] = v, source.keys[key]
-        return Node(value, y.start_mark, keys)
 
 
 # -- marked nodes to a typed spec --------------------------------------------------------
@@ -194,9 +216,10 @@ class _Checker:
     def add(self, mark, message):
         self.problems.append(Problem.at(self.path, mark, message))
 
-    def unknown(self, mapping, known, what, aliases=None):
+    def unknown(self, mapping, known, what, aliases=None, extensions=False):
+        """Report keys that are not fields; with `extensions`, keys starting 'x-' hold anchors and notes."""
         for key in mapping.value:
-            if key not in known:
+            if key not in known and not (extensions and key.startswith("x-")):
                 hint = did_you_mean(key, known, aliases)
                 if not hint and key in INFERRED:
                     hint = "; paramcount reads it off the input shape"
@@ -216,7 +239,7 @@ class _Checker:
             return None
 
     def typed(self, node, kind, what):
-        ok = isinstance(node.value, dict if kind == "mapping" else list)
+        ok = isinstance(node.y, yaml.MappingNode if kind == "mapping" else yaml.SequenceNode) and node.value is not None
         if not ok:
             self.add(node.mark, f"{what} must be a {kind}, got {_describe(plain(node))}")
         return ok
@@ -269,7 +292,7 @@ def build(root, path, source, default_name):
     check = _Checker(path)
     if not check.typed(root, "mapping", "a spec"):
         raise SpecError(check.problems)
-    check.unknown(root, TOP_FIELDS, "a spec", {"input_shape": "input", "model": "name"})
+    check.unknown(root, TOP_FIELDS, "a spec", {"input_shape": "input", "model": "name"}, extensions=True)
     top = {k: check.field(root, f, "the spec") for k, f in _TOP.items()}
     max_params = budget_mark = None
     budget = root.value.get("budget")
@@ -305,7 +328,7 @@ def _layer(check, node, index):
         check.add(type_node.mark, f"unknown layer type {_describe(type_node.value)}{hint}")
         return None
     what = f"{kind.name} layer {index}"
-    check.unknown(node, LAYER_COMMON + tuple(f.name for f in kind.fields), kind.name, kind.aliases)
+    check.unknown(node, kind.known, kind.name, kind.aliases)
     cfg = {f.name: check.field(node, f, what) for f in kind.fields}
     kind.complete(cfg)
     name = check.field(node, _LAYER_NAME, what)
