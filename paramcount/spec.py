@@ -24,7 +24,9 @@ class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
         return _SEQ if kind is yaml.SequenceNode else _MAP
 
 MAX_BYTES = 16 * 2**20  # a 10,000-layer spec is well under 1 MiB
-_SAFE = yaml.SafeLoader("")  # its scalar methods type ints, floats and bools as YAML 1.1 does
+_RESOLVER = yaml.resolver.Resolver()  # YAML 1.1's implicit types, as the safe loader has them
+_IMPLICIT = _RESOLVER.yaml_implicit_resolvers  # by first character
+_SAFE = yaml.constructor.SafeConstructor()  # its scalar methods type ints, floats and bools
 _UNSET = object()
 TOP_FIELDS = ("name", "description", "input", "budget", "layers")
 
@@ -78,7 +80,9 @@ class Node:
         if tag == _PLAIN:
             if text.isdigit():
                 return int(text)
-            tag = y.tag = _SAFE.resolve(yaml.ScalarNode, text, (True, False))
+            if text[:1] not in _IMPLICIT:  # no implicit type starts with this character: text
+                return text
+            tag = y.tag = _RESOLVER.resolve(yaml.ScalarNode, text, (True, False))
         if tag == _STR or tag == _TAG + "timestamp":
             return text
         if tag == _INT:
@@ -142,13 +146,13 @@ class Spec:
 
 # -- sizes -------------------------------------------------------------------------------
 
-_SIZE = re.compile(r"(\d+)(?:\.(\d+))?([kKMBGT]?)")
+_SIZE = r"(\d+)(?:\.(\d+))?([kKMBGT]?)"
 _SCALE = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "B": 10**9, "G": 10**9, "T": 10**12}
 
 
 def parse_size(text):
     """'61706', '60k', '1.5M', '7B' to an int; ValueError for anything else."""
-    m = _SIZE.fullmatch(text.strip())
+    m = re.fullmatch(_SIZE, text.strip())
     if not m:
         raise ValueError(f"'{text}' is not a size like 61706, 60k, 1.5M or 7B")
     whole, frac, suffix = m.group(1), m.group(2) or "", m.group(3)
@@ -225,9 +229,9 @@ class _Checker:
                     hint = "; paramcount reads it off the input shape"
                 self.add(mapping.keys[key], f"'{key}' is not a field of {what}{hint}")
 
-    def field(self, mapping, field, what):
+    def field(self, mapping, field, what, entries=None):
         """A field's checked value, its default, or None after recording a problem."""
-        entry = mapping.value.get(field.name)
+        entry = (entries or mapping.value).get(field.name)
         if entry is None:
             if field.default is Field.REQUIRED:
                 self.add(mapping.mark, f"{what} is missing '{field.name}'")
@@ -318,21 +322,23 @@ def build(root, path, source, default_name):
 def _layer(check, node, index):
     if not check.typed(node, "mapping", f"layer {index}"):
         return None
-    type_node = node.value.get("type")
+    entries = node.value
+    type_node = entries.get("type")
     if type_node is None:
         check.add(node.mark, f"layer {index} is missing 'type'")
         return None
-    kind = REGISTRY.get(type_node.value) if isinstance(type_node.value, str) else None
+    type_name = type_node.value
+    kind = REGISTRY.get(type_name) if isinstance(type_name, str) else None
     if kind is None:
-        hint = did_you_mean(type_node.value, REGISTRY, TYPE_ALIASES) if isinstance(type_node.value, str) else ""
-        check.add(type_node.mark, f"unknown layer type {_describe(type_node.value)}{hint}")
+        hint = did_you_mean(type_name, REGISTRY, TYPE_ALIASES) if isinstance(type_name, str) else ""
+        check.add(type_node.mark, f"unknown layer type {_describe(type_name)}{hint}")
         return None
     what = f"{kind.name} layer {index}"
     check.unknown(node, kind.known, kind.name, kind.aliases)
-    cfg = {f.name: check.field(node, f, what) for f in kind.fields}
+    cfg = {f.name: check.field(node, f, what, entries) for f in kind.fields}
     kind.complete(cfg)
-    name = check.field(node, _LAYER_NAME, what)
-    return Layer(kind, name, cfg, check.field(node, _TRAINABLE, what), node)
+    name = check.field(node, _LAYER_NAME, what, entries)
+    return Layer(kind, name, cfg, check.field(node, _TRAINABLE, what, entries), node)
 
 
 def _name_layers(check, layers):
