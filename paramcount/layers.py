@@ -240,10 +240,10 @@ class Pool(Spatial):
     def __init__(self, kind, ndim):
         self.ndim = ndim
         self.name = f"{kind}pool{ndim}d"
-        self.doc = f"{kind} pooling over {ndim} spatial axes"
+        self.doc = f"{'maximum' if kind == 'max' else 'average'} over windows of {ndim}-D input [{', '.join(_axes(ndim))}]"
         self.fields = (
             Field("kernel_size", per_axis(ndim)),
-            Field("stride", per_axis(ndim), None, "default: kernel_size"),
+            Field("stride", per_axis(ndim), None, "none means kernel_size"),
             Field("padding", padding(ndim), (0,) * ndim, "at most half the kernel; `valid` or `same`"),
             Field("ceil_mode", boolean, False),
         )
@@ -265,7 +265,7 @@ class AdaptivePool(Spatial):
     def __init__(self, kind, ndim):
         self.ndim = ndim
         self.name = f"adaptive{kind}pool{ndim}d"
-        self.doc = f"adaptive {kind} pooling to a fixed size"
+        self.doc = f"adaptive {'maximum' if kind == 'max' else 'average'} to `output_size`, input [{', '.join(_axes(ndim))}]"
         self.fields = (Field("output_size", per_axis(ndim), doc="int, or one per spatial axis"),)
 
     def output_shape(self, cfg, shape):
@@ -278,7 +278,7 @@ class GlobalPool(LayerType):
 
     def __init__(self, kind):
         self.name = f"global{kind}pool"
-        self.doc = f"{kind} over all spatial axes, to [C]"
+        self.doc = f"{'maximum' if kind == 'max' else 'average'} over all spatial axes, to [C]"
 
     def output_shape(self, cfg, shape):
         self.check_rank(shape)
@@ -370,7 +370,8 @@ def _build():
     types.append(Simple("lrn", "local response normalisation across channels", (
         Field("size", positive_int, 5, "channels in a window"), Field("alpha", number, 1e-4),
         Field("beta", number, 0.75), Field("k", number, 1.0)), min_rank=2, aliases={"local_size": "size", "depth_radius": "size", "bias": "k"}))
-    types += [Simple(a, "activation") for a in ACTIVATIONS if a not in ("leaky_relu", "elu")]
+    types += [Simple(a, "activation, over the last axis" if a == "softmax" else "activation")
+              for a in ACTIVATIONS if a not in ("leaky_relu", "elu")]
     types.append(Simple("leaky_relu", "activation", (Field("negative_slope", number, 0.01),), aliases={"alpha": "negative_slope"}))
     types.append(Simple("elu", "activation", (Field("alpha", number, 1.0),)))
     for t in types:
