@@ -54,9 +54,9 @@ def _console():
 
 def _budget_message(report):
     """One line on stderr; points at the spec's budget when that is the limit exceeded."""
-    where = report.path
+    where = report.source
     if report.budget_mark is not None:
-        where += f":{report.budget_mark.line + 1}:{report.budget_mark.column + 1}"
+        where = f"{report.path}:{report.budget_mark.line + 1}:{report.budget_mark.column + 1}"
     origin = "its budget" if report.budget_mark is not None else "--max-params"
     return (f"{where}: {report.name} has {render.number(report.totals.params)} params, "
             f"over the limit of {render.number(report.max_params)} ({origin})")
