@@ -1,0 +1,593 @@
+"""The command line through click's CliRunner: exit codes, JSON keys, budgets, stdin,
+several specs, presets from any directory, and a table that never cuts a name or a number.
+
+Error *messages* of bad specs are pinned in test_errors.py; whole renderings in
+test_render_golden.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from click.testing import CliRunner
+
+import paramcount
+from paramcount.cli import cli
+
+# Keep rich's view of the terminal the same wherever the tests run.
+BASE_ENV = {"COLUMNS": "100", "NO_COLOR": None, "FORCE_COLOR": None, "TTY_COMPATIBLE": None,
+            "TTY_INTERACTIVE": None, "TERM": "xterm"}
+
+TOP_KEYS = ["schema_version", "name", "source", "input_shape", "layers", "totals", "budget"]
+LAYER_KEYS = ["name", "type", "input_shape", "output_shape", "weights", "biases", "trainable",
+              "non_trainable", "params", "params_unshared"]
+TOTAL_KEYS = ["weights", "biases", "trainable", "non_trainable", "params", "params_unshared"]
+
+LENET5_PARAMS = 61_706
+ALEXNET_PARAMS = 60_965_224
+ALEXNET_TORCHVISION_PARAMS = 61_100_840
+
+# 3x4 weights + 3 biases = 15 params.
+TINY = textwrap.dedent("""\
+    name: Tiny
+    input: [4]
+    layers:
+      - {type: dense, units: 3}
+""")
+
+
+def run(*args, input=None, **env):
+    """Invoke the CLI; stdout and stderr apart (click < 8.2 needs mix_stderr=False, 8.2+ has no such switch)."""
+    try:
+        runner = CliRunner(mix_stderr=False)
+    except TypeError:
+        runner = CliRunner()
+    result = runner.invoke(cli, list(args), input=input, env={**BASE_ENV, **env})
+    # The CLI always ends with sys.exit: anything else escaping is a bug.
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.stderr
+    return result
+
+
+def as_json(result):
+    assert result.stdout.strip(), result.stderr
+    return json.loads(result.stdout)
+
+
+def lines(text):
+    return text.splitlines()
+
+
+def write(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# -- exit codes ---------------------------------------------------------------------------
+
+
+def test_exit_code_0_when_all_good():
+    result = run("lenet5")
+    assert result.exit_code == 0
+    assert result.stderr == ""
+
+
+def test_exit_code_1_when_over_budget():
+    result = run("lenet5", "--max-params", "60k")
+    assert result.exit_code == 1
+
+
+def test_exit_code_2_on_bad_input():
+    result = run("no-such-spec.yaml")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+
+
+# -- table --------------------------------------------------------------------------------
+
+
+def test_lenet5_table_shows_the_total():
+    result = run("lenet5")
+    assert result.exit_code == 0
+    assert "LeNet-5 (input [1, 32, 32])" in result.stdout
+    assert "61,706" in result.stdout
+    assert "Total params: 61,706" in lines(result.stdout)
+    assert "Without weight sharing: 423,038 params (sharing makes it 6.9x smaller)" in lines(result.stdout)
+    assert "Parameter memory (fp32): 241.0 KiB" in lines(result.stdout)
+
+
+# -- JSON ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("flag", [["--json"], ["--format", "json"], ["--format=json"], ["--json", "--format", "json"]])
+def test_json_has_exactly_the_documented_keys(flag):
+    result = run(*flag, "lenet5")
+    assert result.exit_code == 0
+    doc = as_json(result)
+    assert list(doc) == TOP_KEYS
+    assert doc["schema_version"] == 1
+    assert doc["name"] == "LeNet-5"
+    assert doc["source"] == "preset:lenet5"
+    assert doc["input_shape"] == [1, 32, 32]
+    assert len(doc["layers"]) == 8
+    for layer in doc["layers"]:
+        assert list(layer) == LAYER_KEYS
+    assert list(doc["totals"]) == TOTAL_KEYS
+    assert doc["budget"] == {"max_params": None, "within": True}
+
+
+def test_lenet5_json_figures():
+    doc = as_json(run("--json", "lenet5"))
+    by_name = {layer["name"]: layer for layer in doc["layers"]}
+    c1 = by_name["C1"]
+    assert (c1["weights"], c1["biases"], c1["params"], c1["params_unshared"]) == (150, 6, 156, 122_304)
+    assert c1["output_shape"] == [6, 28, 28]
+    params = {name: by_name[name]["params"] for name in ("C1", "C3", "C5", "F6", "OUTPUT")}
+    assert params == {"C1": 156, "C3": 2_416, "C5": 48_120, "F6": 10_164, "OUTPUT": 850}
+    assert doc["totals"] == {"weights": 61_470, "biases": 236, "trainable": 61_706, "non_trainable": 0,
+                             "params": 61_706, "params_unshared": 423_038}
+
+
+def test_alexnet_json_figures():
+    doc = as_json(run("alexnet", "--json"))
+    assert doc["totals"]["params"] == ALEXNET_PARAMS
+    assert doc["input_shape"] == [3, 227, 227]
+    conv1 = doc["layers"][0]
+    assert conv1["name"] == "conv1"
+    assert conv1["params"] == 34_944
+    assert conv1["params_unshared"] == 105_705_600
+    assert conv1["output_shape"] == [96, 55, 55]
+
+
+def test_alexnet_torchvision_json_total():
+    assert as_json(run("alexnet-torchvision", "--json"))["totals"]["params"] == ALEXNET_TORCHVISION_PARAMS
+
+
+# -- several specs ------------------------------------------------------------------------
+
+
+def test_several_specs_give_a_json_array_in_order():
+    result = run("--json", "lenet5", "alexnet")
+    assert result.exit_code == 0
+    docs = as_json(result)
+    assert isinstance(docs, list)
+    assert [d["source"] for d in docs] == ["preset:lenet5", "preset:alexnet"]
+    assert [d["totals"]["params"] for d in docs] == [LENET5_PARAMS, ALEXNET_PARAMS]
+
+
+def test_one_spec_gives_a_single_object():
+    assert isinstance(as_json(run("--json", "lenet5")), dict)
+
+
+def test_several_specs_good_ones_printed_bad_ones_on_stderr(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "tiny.yaml", TINY)
+    result = run("--json", "lenet5", "missing.yaml", "tiny.yaml")
+    assert result.exit_code == 2
+    assert [d["source"] for d in as_json(result)] == ["preset:lenet5", "tiny.yaml"]
+    assert lines(result.stderr) == ["missing.yaml:1:1: cannot read: No such file or directory"]
+
+
+def test_several_specs_table_prints_each_good_one(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "tiny.yaml", TINY)
+    result = run("lenet5", "nope.yaml", "tiny.yaml", COLUMNS="200")
+    assert result.exit_code == 2
+    assert "LeNet-5 (input [1, 32, 32])" in result.stdout
+    assert "Tiny (input [4])" in result.stdout
+    assert lines(result.stderr) == ["nope.yaml:1:1: cannot read: No such file or directory"]
+
+
+@pytest.mark.parametrize("order", [("over", "good"), ("good", "over")])
+def test_several_specs_over_budget_beats_good(tmp_path, monkeypatch, order):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "good.yaml", TINY)
+    write(tmp_path / "over.yaml", TINY.replace("input: [4]", "input: [4]\nbudget: {max_params: 10}"))
+    result = run("--json", *(f"{o}.yaml" for o in order))
+    assert result.exit_code == 1
+    assert len(as_json(result)) == 2
+    assert lines(result.stderr) == ["over.yaml:3:22: Tiny has 15 params, over the limit of 10 (its budget)"]
+
+
+@pytest.mark.parametrize("order", [("bad", "over", "good"), ("over", "bad", "good"), ("good", "over", "bad")])
+def test_several_specs_bad_input_beats_over_budget(tmp_path, monkeypatch, order):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "good.yaml", TINY)
+    write(tmp_path / "over.yaml", TINY.replace("input: [4]", "input: [4]\nbudget: {max_params: 10}"))
+    write(tmp_path / "bad.yaml", TINY.replace("units: 3", "units: 0"))
+    result = run("--json", *(f"{o}.yaml" for o in order))
+    assert result.exit_code == 2
+    assert sorted(d["source"] for d in as_json(result)) == ["good.yaml", "over.yaml"]
+    assert sorted(lines(result.stderr)) == [
+        "bad.yaml:4:26: units must be a positive integer, got 0",
+        "over.yaml:3:22: Tiny has 15 params, over the limit of 10 (its budget)",
+    ]
+
+
+def test_several_specs_all_bad_prints_no_json_objects():
+    result = run("--json", "nope1.yaml", "nope2.yaml")
+    assert result.exit_code == 2
+    assert json.loads(result.stdout or "[]") == []
+    assert lines(result.stderr) == ["nope1.yaml:1:1: cannot read: No such file or directory",
+                                    "nope2.yaml:1:1: cannot read: No such file or directory"]
+
+
+# -- standard input -----------------------------------------------------------------------
+
+
+def test_stdin_spec():
+    result = run("-", "--json", input=TINY)
+    assert result.exit_code == 0
+    doc = as_json(result)
+    assert doc["source"] == "<stdin>"
+    assert doc["name"] == "Tiny"
+    assert doc["totals"]["params"] == 15
+
+
+def test_stdin_default_name_is_stdin():
+    doc = as_json(run("--json", "-", input=TINY.replace("name: Tiny\n", "")))
+    assert doc["name"] == "stdin"
+
+
+def test_stdin_errors_are_prefixed_stdin():
+    result = run("-", input=TINY.replace("units: 3", "unit: 3"))
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert lines(result.stderr) == [
+        "<stdin>:4:5: dense layer 1 is missing 'units'",
+        "<stdin>:4:19: 'unit' is not a field of dense; did you mean 'units'?",
+    ]
+
+
+def test_empty_stdin():
+    result = run("-", input="")
+    assert result.exit_code == 2
+    assert lines(result.stderr) == ["<stdin>:1:1: empty spec; expected a mapping with 'input' and 'layers'"]
+
+
+# -- files from other directories, presets from anywhere ----------------------------------
+
+
+def test_spec_file_by_relative_path_from_another_directory(tmp_path, monkeypatch):
+    write(tmp_path / "nets" / "tiny.yaml", TINY.replace("name: Tiny\n", ""))
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    path = os.path.join("..", "nets", "tiny.yaml")
+    result = run("--json", path)
+    assert result.exit_code == 0
+    doc = as_json(result)
+    assert doc["source"] == path  # the path as given
+    assert doc["name"] == "tiny"  # default: the file's stem
+    assert doc["totals"]["params"] == 15
+
+
+def test_spec_file_by_absolute_path(tmp_path, monkeypatch):
+    spec = write(tmp_path / "nets" / "tiny.yaml", TINY)
+    monkeypatch.chdir(tmp_path)
+    doc = as_json(run("--json", str(spec)))
+    assert doc["source"] == str(spec)
+    assert doc["totals"]["params"] == 15
+
+
+def test_errors_name_the_path_as_given(tmp_path, monkeypatch):
+    write(tmp_path / "nets" / "bad.yaml", TINY.replace("units: 3", "units: 0"))
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    path = os.path.join("..", "nets", "bad.yaml")
+    result = run(path)
+    assert lines(result.stderr) == [f"{path}:4:26: units must be a positive integer, got 0"]
+
+
+@pytest.mark.parametrize("preset, total", [("lenet5", LENET5_PARAMS), ("alexnet", ALEXNET_PARAMS),
+                                           ("alexnet-torchvision", ALEXNET_TORCHVISION_PARAMS)])
+def test_presets_resolve_from_any_directory(tmp_path, monkeypatch, preset, total):
+    monkeypatch.chdir(tmp_path)
+    doc = as_json(run("--json", preset))
+    assert doc["source"] == f"preset:{preset}"
+    assert doc["totals"]["params"] == total
+
+
+def test_python_m_paramcount_from_another_directory(tmp_path):
+    """A real process, outside the checkout: the console entry and the shipped presets."""
+    proc = subprocess.run([sys.executable, "-m", "paramcount", "--json", "lenet5"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["totals"]["params"] == LENET5_PARAMS
+
+
+def test_python_m_paramcount_error_exit_code(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "paramcount", "nope.yaml"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr.splitlines() == ["nope.yaml:1:1: cannot read: No such file or directory"]
+
+
+# -- --list-presets -----------------------------------------------------------------------
+
+
+def test_list_presets_table():
+    result = run("--list-presets", COLUMNS="200")
+    assert result.exit_code == 0
+    out = result.stdout
+    for preset, total in [("lenet5", "61,706"), ("alexnet", "60,965,224"), ("alexnet-torchvision", "61,100,840")]:
+        row = next(line for line in lines(out) if line.startswith(f"│ {preset} "))
+        assert f" {total} " in row
+    assert "Preset" in out and "Params" in out and "Description" in out
+
+
+def test_list_presets_json():
+    result = run("--list-presets", "--format", "json")
+    assert result.exit_code == 0
+    presets = as_json(result)
+    assert isinstance(presets, list)
+    for entry in presets:
+        assert list(entry) == ["preset", "name", "params", "description"]
+        assert entry["description"]
+    assert {e["preset"]: (e["name"], e["params"]) for e in presets} == {
+        "lenet5": ("LeNet-5", LENET5_PARAMS),
+        "alexnet": ("AlexNet", ALEXNET_PARAMS),
+        "alexnet-torchvision": ("AlexNet (torchvision)", ALEXNET_TORCHVISION_PARAMS),
+    }
+
+
+def test_list_presets_json_shorthand():
+    assert len(as_json(run("--list-presets", "--json"))) == 3
+
+
+# -- --max-params -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size, limit, code", [
+    ("61706", 61_706, 0),
+    ("61705", 61_705, 1),
+    ("60k", 60_000, 1),
+    ("62k", 62_000, 0),
+    ("10K", 10_000, 1),
+    ("61.706k", 61_706, 0),
+    ("61.705k", 61_705, 1),
+    ("0.07M", 70_000, 0),
+    ("1.5M", 1_500_000, 0),
+    ("7B", 7_000_000_000, 0),
+    ("1G", 1_000_000_000, 0),
+    ("2T", 2_000_000_000_000, 0),
+])
+def test_max_params_sizes(size, limit, code):
+    result = run("--json", "lenet5", "--max-params", size)
+    assert result.exit_code == code
+    assert as_json(result)["budget"] == {"max_params": limit, "within": code == 0}
+    assert (result.stderr != "") == (code == 1)
+
+
+def test_max_params_exceeded_message_for_a_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "tiny.yaml", TINY)
+    result = run("tiny.yaml", "--max-params", "14")
+    assert result.exit_code == 1
+    assert "Budget: 15 of 14 max params (OVER BUDGET)" in lines(result.stdout)
+    assert lines(result.stderr) == ["tiny.yaml: Tiny has 15 params, over the limit of 14 (--max-params)"]
+
+
+def test_max_params_exceeded_message_for_a_preset():
+    result = run("lenet5", "--max-params", "61705")
+    assert result.exit_code == 1
+    [line] = lines(result.stderr)
+    where, _, message = line.partition(": ")
+    assert "lenet5" in where
+    assert message == "LeNet-5 has 61,706 params, over the limit of 61,705 (--max-params)"
+
+
+def test_max_params_within_shows_budget_line():
+    result = run("lenet5", "--max-params", "61706")
+    assert result.exit_code == 0
+    assert "Budget: 61,706 of 61,706 max params (within budget)" in lines(result.stdout)
+
+
+@pytest.mark.parametrize("size, why", [
+    ("1.2345k", "'1.2345k' is not a whole number of parameters"),
+    ("1.5", "'1.5' is not a whole number of parameters"),
+    ("abc", "'abc' is not a size like 61706, 60k, 1.5M or 7B"),
+    ("-5", "'-5' is not a size like 61706, 60k, 1.5M or 7B"),
+    ("1.5m", "'1.5m' is not a size like 61706, 60k, 1.5M or 7B"),
+    ("0", "'0' must be more than zero"),
+    ("0k", "'0k' must be more than zero"),
+])
+def test_bad_max_params_is_a_usage_error(size, why):
+    result = run("lenet5", "--max-params", size)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert lines(result.stderr) == [f"paramcount: error: Invalid value for '--max-params': {why}"]
+
+
+def test_bad_max_params_with_equals_sign():
+    result = run("lenet5", "--max-params=-5")
+    assert result.exit_code == 2
+    assert lines(result.stderr) == [
+        "paramcount: error: Invalid value for '--max-params': '-5' is not a size like 61706, 60k, 1.5M or 7B"]
+
+
+# -- budgets in the spec ------------------------------------------------------------------
+
+LENET5_WITH_BUDGET = textwrap.dedent("""\
+    name: LeNet-5
+    input: [1, 32, 32]
+    budget: {max_params: 70k}
+    layers:
+      - {name: C1, type: conv2d, filters: 6, kernel_size: 5, activation: tanh}
+      - {name: S2, type: avgpool2d, kernel_size: 2}
+      - {name: C3, type: conv2d, filters: 16, kernel_size: 5, activation: tanh}
+      - {name: S4, type: avgpool2d, kernel_size: 2}
+      - {name: C5, type: conv2d, filters: 120, kernel_size: 5, activation: tanh}
+      - {type: flatten}
+      - {name: F6, type: dense, units: 84, activation: tanh}
+      - {name: OUTPUT, type: dense, units: 10}
+""")
+
+
+@pytest.mark.parametrize("option, limit, code", [
+    ([], 70_000, 0),
+    (["--max-params", "1M"], 70_000, 0),   # the spec's budget is stricter
+    (["--max-params", "70k"], 70_000, 0),
+    (["--max-params", "65k"], 65_000, 0),  # the option is stricter
+    (["--max-params", "60k"], 60_000, 1),
+])
+def test_spec_budget_and_option_json_reports_the_stricter(tmp_path, monkeypatch, option, limit, code):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "lenet.yaml", LENET5_WITH_BUDGET)
+    result = run("--json", "lenet.yaml", *option)
+    assert result.exit_code == code
+    doc = as_json(result)
+    assert doc["totals"]["params"] == LENET5_PARAMS
+    assert doc["budget"] == {"max_params": limit, "within": code == 0}
+
+
+def test_stricter_option_is_named_in_the_message(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "lenet.yaml", LENET5_WITH_BUDGET)
+    result = run("--json", "lenet.yaml", "--max-params", "60k")
+    assert lines(result.stderr) == ["lenet.yaml: LeNet-5 has 61,706 params, over the limit of 60,000 (--max-params)"]
+
+
+def test_spec_budget_exceeded_points_at_max_params(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "lenet.yaml", LENET5_WITH_BUDGET.replace("budget: {max_params: 70k}",
+                                                              "budget:\n  max_params: 60k"))
+    result = run("lenet.yaml", "--max-params", "1M")
+    assert result.exit_code == 1
+    assert "LeNet-5 (input [1, 32, 32])" in result.stdout  # the report is still printed
+    assert lines(result.stderr) == ["lenet.yaml:4:15: LeNet-5 has 61,706 params, over the limit of 60,000 (its budget)"]
+
+
+def test_spec_budget_exceeded_flow_style(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "lenet.yaml", LENET5_WITH_BUDGET.replace("70k", "61.7k"))
+    result = run("--json", "lenet.yaml")
+    assert result.exit_code == 1
+    assert as_json(result)["budget"] == {"max_params": 61_700, "within": False}
+    assert lines(result.stderr) == ["lenet.yaml:3:22: LeNet-5 has 61,706 params, over the limit of 61,700 (its budget)"]
+
+
+# -- usage errors -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "table"])
+def test_json_contradicting_format_is_a_usage_error(fmt):
+    result = run("--json", "--format", fmt, "lenet5")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert lines(result.stderr) == [f"paramcount: error: --json contradicts --format {fmt}"]
+
+
+def test_no_spec_is_a_usage_error():
+    result = run()
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    presets = ", ".join(paramcount.preset_names())
+    assert lines(result.stderr) == [f"paramcount: error: give a SPEC: a YAML file, '-', or a preset ({presets})"]
+
+
+@pytest.mark.parametrize("args, mentions", [
+    (["--frobnicate", "lenet5"], "--frobnicate"),
+    (["--format", "xml", "lenet5"], "'xml'"),
+    (["lenet5", "--max-params"], "--max-params"),
+])
+def test_bad_options_are_one_line(args, mentions):
+    """click words these messages (and they vary between its versions); ours is the one-line shape."""
+    result = run(*args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    [line] = lines(result.stderr)
+    assert line.startswith("paramcount: error: ")
+    assert mentions in line
+
+
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+def test_version(flag):
+    result = run(flag)
+    assert result.exit_code == 0
+    assert result.stdout == f"paramcount, version {paramcount.__version__}\n"
+
+
+def test_help():
+    result = run("--help")
+    assert result.exit_code == 0
+    assert "--max-params" in result.stdout and "--list-presets" in result.stdout
+
+
+# -- markdown -----------------------------------------------------------------------------
+
+
+def test_markdown_output():
+    result = run("--format", "markdown", "lenet5")
+    assert result.exit_code == 0
+    out = lines(result.stdout)
+    assert out[0] == "### LeNet-5 (input [1, 32, 32])"
+    assert "| Layer | Type | Output shape | Weights | Biases | Params | Unshared params |" in out
+    assert "| --- | --- | --- | ---: | ---: | ---: | ---: |" in out
+    assert "| C1 | conv2d + tanh | [6, 28, 28] | 150 | 6 | 156 | 122,304 |" in out
+    assert "| **Total** |  |  | **61,470** | **236** | **61,706** | **423,038** |" in out
+    assert "- Total params: 61,706" in out
+
+
+def test_markdown_escapes_pipes_in_names():
+    spec = TINY.replace("{type: dense, units: 3}", "{type: dense, units: 3, name: 'a|b'}")
+    out = lines(run("--format", "markdown", "-", input=spec).stdout)
+    assert "| a\\|b | dense | [3] | 12 | 3 | 15 | 15 |" in out
+
+
+# -- colour, markup, width ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("env", [{}, {"NO_COLOR": "1"}], ids=["piped", "NO_COLOR"])
+@pytest.mark.parametrize("args", [["lenet5"], ["--list-presets"], ["lenet5", "--max-params", "1k"],
+                                  ["--format", "markdown", "lenet5"], ["lenet6"]])
+def test_no_ansi_escapes(env, args):
+    result = run(*args, **env)
+    assert "\x1b" not in result.stdout
+    assert "\x1b" not in result.stderr
+
+
+@pytest.mark.parametrize("name", ["[bold red]x[/]", "[link=https://example.com]y[/link]", "[/]"])
+def test_names_are_printed_literally_not_as_markup(name):
+    spec = TINY.replace("{type: dense, units: 3}", f"{{type: dense, units: 3, name: '{name}'}}")
+    result = run("-", input=spec, COLUMNS="200")
+    assert result.exit_code == 0, result.stderr
+    assert f"│ {name} " in result.stdout
+
+
+def test_model_name_with_markup_in_the_title():
+    result = run("-", input=TINY.replace("name: Tiny", "name: '[red]Tiny[/red]'"), COLUMNS="200")
+    assert result.exit_code == 0, result.stderr
+    assert "[red]Tiny[/red] (input [4])" in result.stdout
+
+
+@pytest.mark.parametrize("columns", ["40", "60", "200"])
+def test_table_never_cuts_a_name_or_a_number(columns):
+    doc = as_json(run("--json", "alexnet"))
+    result = run("alexnet", COLUMNS=columns)
+    assert result.exit_code == 0
+    out = result.stdout
+    cells = ["Total"]
+    for layer in doc["layers"]:
+        cells.append(layer["name"])
+        cells.append("[" + ", ".join(map(str, layer["output_shape"])) + "]")
+        cells += [f"{layer[k]:,}" for k in ("weights", "biases", "params", "params_unshared")]
+    cells += [f"{doc['totals'][k]:,}" for k in ("weights", "biases", "params", "params_unshared")]
+    for cell in cells:
+        # a cell whole, between the table's rules: not cut, not folded onto the next line
+        assert f" {cell} " in out, f"{cell!r} is cut at COLUMNS={columns}"
+    assert "60,965,224" in out
+
+
+def test_long_name_without_spaces_is_not_cut_at_40_columns():
+    name = "a_very_long_layer_name_without_any_spaces_0123456789"
+    spec = TINY.replace("{type: dense, units: 3}", f"{{type: dense, units: 3, name: {name}}}")
+    result = run("-", input=spec, COLUMNS="40")
+    assert result.exit_code == 0, result.stderr
+    assert f" {name} " in result.stdout
