@@ -35,7 +35,7 @@ def fail(path, mark, message):
     raise SpecError([Problem.at(path, mark, message)])
 
 
-def did_you_mean(word, choices, aliases=None):
+def did_you_mean(word, choices, aliases=None, cutoff=0.6):
     """A ' did you mean ...?' suffix, or ''. Aliases map foreign names (torch, Keras) to ours."""
     key = word.lower().replace("_", "").replace("-", "") if isinstance(word, str) else ""
     for alias, target in (aliases or {}).items():
@@ -44,5 +44,5 @@ def did_you_mean(word, choices, aliases=None):
     import difflib  # only on the error path: keeps start-up lean
 
     folded = {c.lower().replace("_", "").replace("-", ""): c for c in choices}
-    close = difflib.get_close_matches(key, list(folded), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(key, list(folded), n=1, cutoff=cutoff)
     return f"; did you mean '{folded[close[0]]}'?" if close else ""

@@ -21,6 +21,8 @@ def _describe(v):
     if isinstance(v, float):
         return f"{v!r} (a float)"
     if isinstance(v, list):
+        if not all(i is None or isinstance(i, (str, int, float)) for i in v):
+            return "a list"
         text = "[" + ", ".join(_short(i) for i in v[:8]) + (", ...]" if len(v) > 8 else "]")
         return text if len(text) < 60 else "a list"
     if isinstance(v, dict):
@@ -75,11 +77,11 @@ def per_axis(ndim, minimum=1, also=""):
         return _is_int(i) and i >= minimum
 
     def check(v):
-        what = "a positive integer" if minimum else "a non-negative integer"
+        what = "positive integer" if minimum else "non-negative integer"
         if not isinstance(v, list):
             if ok(v):
                 return (v,) * ndim
-            raise Invalid(f"must be {what} or a list of {ndim}{also}, got {_describe(v)}")
+            raise Invalid(f"must be a {what} or a list of {ndim}{also}, got {_describe(v)}")
         if len(v) != ndim:
             raise Invalid(f"must list {ndim} value{'s' if ndim > 1 else ''}, one per spatial axis, got {len(v)}")
         bad = _first_bad(v, ok)
@@ -145,7 +147,7 @@ class LayerType:
 
     def check_rank(self, shape):
         if len(shape) < self.min_rank:
-            raise ShapeError(f"{self.name} needs an input of at least {self.min_rank} axes, got {list(shape)}")
+            raise ShapeError(f"needs an input of at least {self.min_rank} axes")
 
     def complete(self, cfg):
         """Fill defaults that depend on other fields."""
@@ -170,7 +172,7 @@ class Spatial(LayerType):
     def check_rank(self, shape):
         if len(shape) != self.ndim + 1:
             axes = ", ".join(_axes(self.ndim))
-            raise ShapeError(f"{self.name} needs an input [{axes}], got {list(shape)}")
+            raise ShapeError(f"needs an input [{axes}]")
 
     def positions(self, cfg, spatial, dilation, ceil_mode=False):
         pads = cfg["padding"]
@@ -318,7 +320,7 @@ class BatchNorm(LayerType):
 
     def output_shape(self, cfg, shape):
         if not 1 <= len(shape) <= 4:
-            raise ShapeError(f"batchnorm needs an input of 1 to 4 axes, channels first, got {list(shape)}")
+            raise ShapeError("needs an input of 1 to 4 axes, channels first")
         return shape
 
     def weights(self, cfg, shape, out):

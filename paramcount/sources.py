@@ -54,6 +54,6 @@ def load(arg):
         return load_file(arg)
     if arg in preset_names():
         return load_preset(arg)
-    fail(arg, None, f"no such file, nor a preset{did_you_mean(arg, preset_names())} "
+    fail(arg, None, f"no such file, nor a preset{did_you_mean(arg, preset_names(), cutoff=0.75)} "
                     f"(presets: {', '.join(preset_names())})")
 

@@ -38,10 +38,10 @@ class Node:
     and no tag can build a Python object: scalars are typed here, tag by tag.
     """
 
-    __slots__ = ("y", "path", "_value", "_keys")
+    __slots__ = ("y", "check", "_value", "_keys")
 
-    def __init__(self, y, path):
-        self.y, self.path, self._value, self._keys = y, path, _UNSET, None
+    def __init__(self, y, check):
+        self.y, self.check, self._value, self._keys = y, check, _UNSET, None
 
     @property
     def mark(self):
@@ -56,7 +56,7 @@ class Node:
                 self._value = self._scalar()
             elif isinstance(y, yaml.SequenceNode):
                 self._tag("seq")
-                self._value = [Node(item, self.path) for item in y.value]
+                self._value = [Node(item, self.check) for item in y.value]
             else:
                 self._tag("map")
                 self._value, self._keys = self._mapping()
@@ -68,7 +68,7 @@ class Node:
 
     def _refuse(self, y=None):
         y = y or self.y
-        fail(self.path, y.start_mark, f"tag {y.tag.replace(_TAG, '!!')} is not allowed: a spec holds only plain YAML values")
+        fail(self.check.path, y.start_mark, f"tag {y.tag.replace(_TAG, '!!')} is not allowed: a spec holds only plain YAML values")
 
     def _tag(self, kind):
         if self.y.tag != _TAG + kind:
@@ -103,19 +103,20 @@ class Node:
                 if ky.tag == _MERGE:
                     key = "<<"
                 else:
-                    key = Node(ky, self.path).value
+                    key = Node(ky, self.check).value
                     if not isinstance(key, str):
-                        fail(self.path, ky.start_mark, f"keys must be text, got {_describe(key)}")
+                        fail(self.check.path, ky.start_mark, f"keys must be text, got {_describe(key)}")
             if key == "<<" and ky.tag != _STR:
                 merged += vy.value if isinstance(vy, yaml.SequenceNode) else [vy]
                 continue
-            if key in keys:
-                fail(self.path, ky.start_mark, f"duplicate key '{key}' (first at line {keys[key].line + 1})")
-            value[key], keys[key] = Node(vy, self.path), ky.start_mark
+            if key in keys:  # recorded, not raised, so the rest of the file is still checked
+                self.check.add(ky.start_mark, f"duplicate key '{key}' (first at line {keys[key].line + 1})")
+                continue
+            value[key], keys[key] = Node(vy, self.check), ky.start_mark
         for my in merged:  # `<<: *defaults`: explicit keys win, then earlier merges
             if not isinstance(my, yaml.MappingNode):
-                fail(self.path, my.start_mark, "'<<' merges a mapping or a list of mappings")
-            source = Node(my, self.path)
+                fail(self.check.path, my.start_mark, "'<<' merges a mapping or a list of mappings")
+            source = Node(my, self.check)
             for key, v in source.value.items():
                 if key not in value:
                     value[key], keys[key] = v, source.keys[key]
@@ -186,7 +187,7 @@ def decode(data, path):
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         line = data.count(b"\n", 0, e.start)
-        col = e.start - (data.rfind(b"\n", 0, e.start) + 1)
+        col = len(data[data.rfind(b"\n", 0, e.start) + 1:e.start].decode("utf-8-sig"))  # characters, as elsewhere
         raise SpecError([Problem(path, line + 1, col + 1, f"not UTF-8: byte 0x{data[e.start]:02x}")]) from None
 
 
@@ -195,13 +196,19 @@ def compose(text, path):
     loader = Loader(text)
     try:
         root = loader.get_single_node()
-        return None if root is None else Node(root, path)
+        if root is None or (root.tag == _PLAIN and root.value in ("", "~", "null", "Null", "NULL")):
+            return None  # no document, or `---` and nothing else
+        return Node(root, _Checker(path))
     except yaml.MarkedYAMLError as e:
-        fail(path, e.problem_mark or e.context_mark, (e.problem or e.context or "invalid YAML").strip())
+        message = (e.problem or e.context or "invalid YAML").strip()
+        if e.problem and e.context and e.context_mark and e.context_mark is not e.problem_mark:
+            message += f" {e.context} started at {e.context_mark.line + 1}:{e.context_mark.column + 1}"
+        fail(path, e.problem_mark or e.context_mark, message)
     except yaml.reader.ReaderError as e:
         line = text.count("\n", 0, e.position)
         col = e.position - (text.rfind("\n", 0, e.position) + 1)
-        raise SpecError([Problem(path, line + 1, col + 1, f"character {e.character!r} is not allowed in YAML")]) from None
+        code = e.character if isinstance(e.character, int) else ord(e.character)
+        raise SpecError([Problem(path, line + 1, col + 1, f"character U+{code:04X} is not allowed in YAML")]) from None
     except yaml.YAMLError as e:
         fail(path, None, f"invalid YAML: {e}")
     finally:
@@ -240,7 +247,9 @@ class _Checker:
             return field.check(plain(entry))
         except Invalid as e:
             self.add(entry.mark if e.index is None else entry.value[e.index].mark, f"{field.name} {e}")
-            return None
+        except SpecError as e:  # a refused tag inside the value
+            self.problems += e.problems
+        return None
 
     def typed(self, node, kind, what):
         ok = isinstance(node.y, yaml.MappingNode if kind == "mapping" else yaml.SequenceNode) and node.value is not None
@@ -252,7 +261,7 @@ class _Checker:
 def plain(node):
     """A list's items as values; deeper nesting stays as Nodes, which no field accepts."""
     v = node.value
-    return [i.value if not isinstance(i.value, (list, dict)) else i for i in v] if isinstance(v, list) else v
+    return [i.value if isinstance(i.y, yaml.ScalarNode) else i for i in v] if isinstance(v, list) else v
 
 
 def _text(v):
@@ -293,7 +302,7 @@ def build(root, path, source, default_name):
     """Marked nodes to a Spec; raises SpecError listing every schema problem."""
     if root is None:
         fail(path, None, "empty spec; expected a mapping with 'input' and 'layers'")
-    check = _Checker(path)
+    check = root.check
     if not check.typed(root, "mapping", "a spec"):
         raise SpecError(check.problems)
     check.unknown(root, TOP_FIELDS, "a spec", {"input_shape": "input", "model": "name"}, extensions=True)
@@ -320,6 +329,14 @@ def build(root, path, source, default_name):
 
 
 def _layer(check, node, index):
+    try:
+        return _checked_layer(check, node, index)
+    except SpecError as e:  # a refused tag: report it and go on to the next layer
+        check.problems += e.problems
+        return None
+
+
+def _checked_layer(check, node, index):
     if not check.typed(node, "mapping", f"layer {index}"):
         return None
     entries = node.value
