@@ -1,6 +1,7 @@
 """Spec to report: per-layer facts first, totals summed from them, no formatting."""
 
 from .errors import fail
+from .limits import MAX_RANK
 from .shapes import ShapeError, product
 
 COUNTS = ("weights", "biases", "trainable", "non_trainable", "params", "params_unshared")
@@ -87,6 +88,8 @@ def layer_report(layer, shape, path):
         out = kind.output_shape(cfg, shape)
     except ShapeError as e:
         fail(path, layer.mark_of(e.field), f"{kind.name} layer '{layer.name}' on input {list(shape)}: {e}")
+    if len(out) > MAX_RANK:
+        fail(path, layer.mark_of(None), f"{kind.name} layer '{layer.name}' would output {len(out)} axes; the limit is {MAX_RANK}")
     tensors = kind.weights(cfg, shape, out)
     unshared = kind.unshared_weights(cfg, shape, out)
     n = _elements(tensors)

@@ -21,7 +21,7 @@ def _describe(v):
     if isinstance(v, float):
         return f"{v!r} (a float)"
     if isinstance(v, list):
-        if not all(i is None or isinstance(i, (str, int, float)) for i in v):
+        if not all(i is None or isinstance(i, (str, int, float)) for i in v[:8]):
             return "a list"
         text = "[" + ", ".join(_short(i) for i in v[:8]) + (", ...]" if len(v) > 8 else "]")
         return text if len(text) < 60 else "a list"

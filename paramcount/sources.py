@@ -4,7 +4,8 @@ import os
 import sys
 
 from .errors import did_you_mean, fail
-from .spec import MAX_BYTES, decode, load_text
+from .limits import MAX_BYTES
+from .spec import decode, load_text
 
 MAX_READ = MAX_BYTES + 1  # one byte past the limit: a larger file is refused without reading it all
 

@@ -8,6 +8,7 @@ import re
 import yaml
 
 from .errors import Problem, SpecError, did_you_mean, fail
+from .limits import MAX_BYTES, MAX_DIGITS, MAX_LAYERS, MAX_NODES, MAX_RANK
 from .layers import INFERRED, REGISTRY, TYPE_ALIASES, Field, Invalid, _describe, _first_bad, _is_int
 
 _TAG = "tag:yaml.org,2002:"
@@ -23,7 +24,6 @@ class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
             return _PLAIN if implicit[0] else _STR
         return _SEQ if kind is yaml.SequenceNode else _MAP
 
-MAX_BYTES = 16 * 2**20  # a 10,000-layer spec is well under 1 MiB
 _RESOLVER = yaml.resolver.Resolver()  # YAML 1.1's implicit types, as the safe loader has them
 _IMPLICIT = _RESOLVER.yaml_implicit_resolvers  # by first character
 _SAFE = yaml.constructor.SafeConstructor()  # its scalar methods type ints, floats and bools
@@ -56,9 +56,11 @@ class Node:
                 self._value = self._scalar()
             elif isinstance(y, yaml.SequenceNode):
                 self._tag("seq")
+                self.check.spend(y, len(y.value))
                 self._value = [Node(item, self.check) for item in y.value]
             else:
                 self._tag("map")
+                self.check.spend(y, len(y.value))
                 self._value, self._keys = self._mapping()
         return self._value
 
@@ -78,7 +80,7 @@ class Node:
         y = self.y
         tag, text = y.tag, y.value
         if tag == _PLAIN:
-            if text.isdigit():
+            if text.isdigit() and len(text) <= MAX_DIGITS:
                 return int(text)
             if text[:1] not in _IMPLICIT:  # no implicit type starts with this character: text
                 return text
@@ -86,6 +88,8 @@ class Node:
         if tag == _STR or tag == _TAG + "timestamp":
             return text
         if tag == _INT:
+            if len(text) > MAX_DIGITS:
+                fail(self.check.path, y.start_mark, f"an integer may have at most {MAX_DIGITS} digits")
             return int(text) if text.isdigit() else _SAFE.construct_yaml_int(y)
         if tag == _TAG + "float":
             return _SAFE.construct_yaml_float(y)
@@ -117,6 +121,7 @@ class Node:
             if not isinstance(my, yaml.MappingNode):
                 fail(self.check.path, my.start_mark, "'<<' merges a mapping or a list of mappings")
             source = Node(my, self.check)
+            self.check.spend(my, len(source.value))
             for key, v in source.value.items():
                 if key not in value:
                     value[key], keys[key] = v, source.keys[key]
@@ -182,7 +187,7 @@ def size(v):
 def decode(data, path):
     """Bytes to text: UTF-8, an optional BOM dropped; a bad byte is reported where it stands."""
     if len(data) > MAX_BYTES:
-        fail(path, None, f"file is {len(data):,} bytes; the limit is {MAX_BYTES:,}")
+        fail(path, None, f"a spec may hold at most {MAX_BYTES:,} bytes; this one holds more")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -211,6 +216,8 @@ def compose(text, path):
         raise SpecError([Problem(path, line + 1, col + 1, f"character U+{code:04X} is not allowed in YAML")]) from None
     except yaml.YAMLError as e:
         fail(path, None, f"invalid YAML: {e}")
+    except RecursionError:  # the pure-Python parser, without libyaml's own depth limit
+        fail(path, None, "nested too deeply")
     finally:
         loader.dispose()
 
@@ -222,7 +229,13 @@ class _Checker:
     """Collects every schema problem of a file, so one run reports them all."""
 
     def __init__(self, path):
-        self.path, self.problems = path, []
+        self.path, self.problems, self.nodes = path, [], 0
+
+    def spend(self, y, n):
+        """Count values read, aliases each time they are used: an alias bomb stops here."""
+        self.nodes += n
+        if self.nodes > MAX_NODES:
+            fail(self.path, y.start_mark, f"the spec expands to more than {MAX_NODES:,} values (aliases count each time they are used)")
 
     def add(self, mark, message):
         self.problems.append(Problem.at(self.path, mark, message))
@@ -274,6 +287,8 @@ def _shape(v):
     what = "a list of positive integers, one per axis, without the batch axis"
     if not isinstance(v, list) or not v:
         raise Invalid(f"must be {what}, got {_describe(v)}")
+    if len(v) > MAX_RANK:
+        raise Invalid(f"may have at most {MAX_RANK} axes, got {len(v)}")
     bad = _first_bad(v, lambda i: _is_int(i) and i > 0)
     if bad is not None:
         raise Invalid(f"must be {what}, got {_describe(v[bad])}", bad)
@@ -318,6 +333,8 @@ def build(root, path, source, default_name):
     if entry is not None and check.typed(entry, "list", "layers"):
         if not entry.value:
             check.add(entry.mark, "layers must list at least one layer")
+        if len(entry.value) > MAX_LAYERS:
+            fail(path, entry.mark, f"a spec may have at most {MAX_LAYERS:,} layers; this one has {len(entry.value):,}")
         layers = [_layer(check, n, i) for i, n in enumerate(entry.value, 1)]
     if check.problems:
         raise SpecError(check.problems)

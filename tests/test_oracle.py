@@ -13,9 +13,6 @@ The fixture-coverage test at the end needs only pyyaml.
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -35,24 +32,6 @@ CASES = [pytest.param(p, id=f"fixture-{p.stem}") for p in FIXTURES] + [
 ]
 
 
-def _oracle_module():
-    """tests/torch_oracle.py, or skip (fail under PARAMCOUNT_REQUIRE_TORCH=1)."""
-    try:
-        import torch  # noqa: F401
-    except ImportError as exc:
-        if os.environ.get("PARAMCOUNT_REQUIRE_TORCH") == "1":
-            pytest.fail(f"PARAMCOUNT_REQUIRE_TORCH=1 but torch cannot be imported: {exc}",
-                        pytrace=False)
-        pytest.skip("torch is not installed (set PARAMCOUNT_REQUIRE_TORCH=1 to make this fail)")
-    name = "paramcount_tests_torch_oracle"
-    if name not in sys.modules:  # load by path: independent of pytest's import mode
-        spec = importlib.util.spec_from_file_location(name, TESTS / "torch_oracle.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 def test_cases_were_collected():
     assert len(FIXTURES) >= 15, FIXTURES
     if (ROOT / "architectures").is_dir():
@@ -60,8 +39,7 @@ def test_cases_were_collected():
 
 
 @pytest.mark.parametrize("path", CASES)
-def test_paramcount_agrees_with_torch(path):
-    torch_oracle = _oracle_module()
+def test_paramcount_agrees_with_torch(path, torch_oracle):
     from paramcount import analyze, load_file
 
     expected = torch_oracle.oracle(path)
@@ -121,9 +99,8 @@ LC_CASES = [
 
 
 @pytest.mark.parametrize("case", LC_CASES, ids=[f"lc{c[0]}d-{i}" for i, c in enumerate(LC_CASES)])
-def test_locally_connected_with_tied_weights_is_the_conv(case):
+def test_locally_connected_with_tied_weights_is_the_conv(case, torch_oracle):
     """LocallyConnected with every position's weights set to the conv's kernel is the conv."""
-    torch_oracle = _oracle_module()
     import torch
 
     nd, channels, filters, spatial, kernel, stride, dilation, pads, groups, bias = case
@@ -149,9 +126,8 @@ def test_locally_connected_with_tied_weights_is_the_conv(case):
 
 
 @pytest.mark.parametrize("kernel,dilation", [(1, 1), (2, 1), (3, 1), (4, 1), (5, 2), (2, 3)])
-def test_same_padding_stride1_is_torchs_same(kernel, dilation):
+def test_same_padding_stride1_is_torchs_same(kernel, dilation, torch_oracle):
     """For stride 1, the oracle's TensorFlow-style pads reproduce torch's padding='same'."""
-    torch_oracle = _oracle_module()
     import torch
 
     conv = torch.nn.Conv1d(2, 3, kernel, dilation=dilation, padding="same")
