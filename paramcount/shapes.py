@@ -34,11 +34,10 @@ def window_positions(length, kernel, stride, padding, dilation=1, ceil_mode=Fals
         return -(-length // stride)
     span = dilation * (kernel - 1) + 1
     padded = length + 2 * padding
-    if padded < span:
-        what = f"kernel {kernel}" if dilation == 1 else f"dilated kernel {span}"
-        raise ShapeError(f"{what} is larger than the padded input ({padded})", "kernel_size")
-    top = padded - span + (stride - 1 if ceil_mode else 0)
-    out = top // stride + 1
+    out = (padded - span + (stride - 1 if ceil_mode else 0)) // stride + 1  # floor, as PyTorch's div_rtn
     if ceil_mode and (out - 1) * stride >= length + padding:
         out -= 1
+    if out < 1:  # with ceil_mode a window may hang over the end, so this is not simply span > padded
+        what = f"kernel {kernel}" if dilation == 1 else f"dilated kernel {span}"
+        raise ShapeError(f"{what} is larger than the padded input ({padded})", "kernel_size")
     return out

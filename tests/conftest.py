@@ -27,6 +27,6 @@ def load_oracle():
     return sys.modules[name]
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def torch_oracle():
     return load_oracle()

@@ -98,6 +98,11 @@ CEIL_MODE = [
      [1, 4, 4]),
     # 3d, L=5 on every axis, K=2, S=2, ceil: ceil(3/2)+1 = 3, start 4 < 5 -> 3.
     ([1, 5, 5, 5], "type: maxpool3d, kernel_size: 2, ceil_mode: true", [1, 3, 3, 3]),
+    # Found by the property tests: L=1, K=2, S=2 with ceil: (1 - 2 + 1)//2 + 1 = 1, start 0 < 1 -> 1;
+    # the window hangs over the end, which PyTorch allows (without ceil_mode: 0 windows, an error).
+    ([1, 1], "type: maxpool1d, kernel_size: 2, ceil_mode: true", [1, 1]),
+    # L=3, K=4, S=3, ceil: (3 - 4 + 2)//3 + 1 = 1 -> 1.
+    ([2, 3], "type: avgpool1d, kernel_size: 4, stride: 3, ceil_mode: true", [2, 1]),
 ]
 
 

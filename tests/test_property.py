@@ -1,0 +1,231 @@
+"""Property-based tests: random valid specs against the torch oracle, random broken ones against
+the error contract.
+
+Each property runs PARAMCOUNT_EXAMPLES examples (300 by default, as in CI). CI's runs are
+derandomized, so they are reproducible; set PARAMCOUNT_EXAMPLES=5000 (or more) for a longer,
+randomly seeded search on your machine.
+"""
+
+import json
+import os
+import re
+from collections import Counter
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from paramcount import SpecError, analyze, load_text
+from paramcount.cli import cli
+
+EXAMPLES = int(os.environ.get("PARAMCOUNT_EXAMPLES", "300"))
+PROFILE = settings(
+    max_examples=EXAMPLES,
+    derandomize="PARAMCOUNT_EXAMPLES" not in os.environ,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
+)
+OUTCOMES = Counter()  # of the random valid-looking specs: counted by both, refused by both
+ERROR_LINE = re.compile(r"^[^\n]+:\d+:\d+: \S[^\n]*$")
+
+pytestmark = [pytest.mark.filterwarnings("ignore:Failed to initialize NumPy"),
+              pytest.mark.filterwarnings("ignore:Using padding='same'")]
+
+
+# -- random valid-looking specs -------------------------------------------------------------
+# The generator does not track shapes, so some specs are invalid (a kernel larger than its
+# input, groups that do not divide): then torch must refuse them too.
+
+small = st.integers(1, 4)
+
+
+def per_axis(nd, values):
+    return st.one_of(values, st.lists(values, min_size=nd, max_size=nd))
+
+
+def conv(nd):
+    return st.fixed_dictionaries(
+        {"type": st.just(f"conv{nd}d"), "filters": st.sampled_from([1, 2, 4, 6]), "kernel_size": per_axis(nd, small)},
+        optional={
+            "stride": per_axis(nd, st.integers(1, 3)),
+            "padding": st.one_of(per_axis(nd, st.integers(0, 2)), st.sampled_from(["valid", "same"])),
+            "dilation": per_axis(nd, st.integers(1, 2)),
+            "groups": st.sampled_from([1, 2]),
+            "bias": st.booleans(),
+            "weight_sharing": st.booleans(),
+            "activation": st.sampled_from(["relu", "tanh", "gelu"]),
+            "trainable": st.booleans(),
+        },
+    )
+
+
+def pool(nd):
+    return st.fixed_dictionaries(
+        {"type": st.sampled_from([f"maxpool{nd}d", f"avgpool{nd}d"]), "kernel_size": per_axis(nd, small)},
+        optional={
+            "stride": per_axis(nd, st.integers(1, 3)),
+            "padding": st.one_of(per_axis(nd, st.integers(0, 2)), st.sampled_from(["valid", "same"])),
+            "ceil_mode": st.booleans(),
+        },
+    )
+
+
+def spatial_layer(nd):
+    return st.one_of(
+        conv(nd), conv(nd), pool(nd),
+        st.fixed_dictionaries({"type": st.sampled_from([f"adaptiveavgpool{nd}d", f"adaptivemaxpool{nd}d"]),
+                               "output_size": per_axis(nd, small)}),
+        st.fixed_dictionaries({"type": st.just("batchnorm")}, optional={"affine": st.booleans(), "trainable": st.booleans()}),
+        st.fixed_dictionaries({"type": st.sampled_from(["relu", "dropout", "lrn", "identity", "leaky_relu"])}),
+    )
+
+
+flat_layer = st.one_of(
+    st.fixed_dictionaries({"type": st.just("dense"), "units": st.integers(1, 12)},
+                          optional={"bias": st.booleans(), "activation": st.sampled_from(["relu", "softmax"]),
+                                    "trainable": st.booleans()}),
+    st.fixed_dictionaries({"type": st.just("batchnorm")}, optional={"affine": st.booleans()}),
+    st.fixed_dictionaries({"type": st.just("layernorm")}, optional={"affine": st.booleans()}),
+    st.fixed_dictionaries({"type": st.sampled_from(["dropout", "tanh", "sigmoid", "silu", "elu"])}),
+)
+
+
+@st.composite
+def specs(draw):
+    nd = draw(st.integers(1, 3))
+    spatial = draw(st.lists(st.integers(1, 12 if nd < 3 else 7), min_size=nd, max_size=nd))
+    layers = draw(st.lists(spatial_layer(nd), min_size=1, max_size=5))
+    if draw(st.booleans()):
+        layers.append({"type": draw(st.sampled_from(["flatten", "globalavgpool", "globalmaxpool"]))})
+        layers += draw(st.lists(flat_layer, max_size=3))
+    return {"input": [draw(st.sampled_from([1, 2, 3, 4]))] + spatial, "layers": layers}
+
+
+@settings(PROFILE, max_examples=2 * EXAMPLES)  # about two in three are valid
+@given(specs())
+def test_random_specs_agree_with_torch(torch_oracle, spec):
+    text = yaml.safe_dump(spec, sort_keys=False)
+    try:
+        got = analyze(load_text(text, path="random.yaml")).to_dict()
+    except SpecError as e:
+        event("refused by both")
+        OUTCOMES["refused"] += 1
+        # paramcount refuses: torch must fail to build or run it too.
+        with pytest.raises(Exception):
+            torch_oracle.oracle(spec)
+        assert all(ERROR_LINE.match(str(p)) for p in e.problems)
+        return
+    event("counted by both")
+    OUTCOMES["counted"] += 1
+    want = torch_oracle.oracle(spec)
+    assert [layer["output_shape"] for layer in got["layers"]] == [layer.output_shape for layer in want.layers], text
+    assert [(layer["trainable"], layer["non_trainable"]) for layer in got["layers"]] == [
+        (layer.trainable, layer.non_trainable) for layer in want.layers], text
+    assert (got["totals"]["trainable"], got["totals"]["non_trainable"]) == (want.trainable, want.non_trainable), text
+    assert got["totals"]["params_unshared"] == want.params_unshared, text
+
+
+def test_enough_valid_specs_were_compared():
+    if not OUTCOMES:
+        pytest.skip("runs after test_random_specs_agree_with_torch")
+    assert OUTCOMES["counted"] >= EXAMPLES, OUTCOMES
+
+
+# -- broken specs: always exit 2 with one-line PATH:LINE:COL errors --------------------------
+
+PRESETS = {name: yaml.safe_load(open(os.path.join(os.path.dirname(__file__), "..", "architectures", name + ".yaml")))
+           for name in ("lenet5", "alexnet", "alexnet-torchvision")}
+REQUIRED = {"filters", "kernel_size", "units", "output_size", "type"}
+INT_FIELDS = {"filters", "kernel_size", "units", "stride", "groups", "size", "output_size", "padding", "dilation"}
+BAD_VALUES = st.sampled_from([0, -1, -7, True, False, 2.5, 1e300, "abc", "", None, [[1]], {"a": 1}, 10**150, [1, 2, 3, 4]])
+
+
+def run(text_or_bytes):
+    data = text_or_bytes.encode() if isinstance(text_or_bytes, str) else text_or_bytes
+    result = CliRunner().invoke(cli, ["--format", "json", "-"], input=data)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+    return result
+
+
+def assert_clean_failure(result):
+    assert result.exit_code == 2, (result.exit_code, result.output)
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert lines and all(ERROR_LINE.match(line) for line in lines), result.stderr
+    assert all(line.startswith("<stdin>:") for line in lines)
+
+
+@st.composite
+def broken_specs(draw):
+    spec = json.loads(json.dumps(PRESETS[draw(st.sampled_from(sorted(PRESETS)))]))
+    layer = draw(st.sampled_from(spec["layers"]))
+    kind = draw(st.sampled_from(["drop-top", "drop-field", "bad-value", "bad-input", "nesting",
+                                 "unknown-key", "unknown-type", "layers-shape"]))
+    if kind == "drop-top":
+        del spec[draw(st.sampled_from(["input", "layers"]))]
+    elif kind == "drop-field":
+        present = sorted(REQUIRED & set(layer))
+        del layer[draw(st.sampled_from(present))]
+    elif kind == "bad-value":
+        fields = sorted(INT_FIELDS & set(layer)) or ["units"]
+        layer[draw(st.sampled_from(fields))] = draw(BAD_VALUES.filter(lambda v: v != [1, 2, 3, 4]))
+        if "type" not in layer or layer["type"] in ("flatten", "dropout", "lrn"):
+            layer["type"] = "dense"
+    elif kind == "bad-input":
+        spec["input"] = draw(st.one_of(BAD_VALUES, st.lists(BAD_VALUES, min_size=1, max_size=3)))
+    elif kind == "nesting":
+        index = spec["layers"].index(layer)
+        spec["layers"][index] = draw(st.sampled_from([[layer], {"layer": layer}, "conv2d", 5]))
+    elif kind == "unknown-key":
+        key = draw(st.from_regex(r"[a-z][a-z_]{0,12}", fullmatch=True).filter(lambda k: not k.startswith("x")))
+        target = draw(st.sampled_from([spec, layer]))
+        if key in target or key in ("name", "description", "trainable", "budget", "activation", "bias", "stride",
+                                    "padding", "dilation", "groups", "ceil_mode", "rate", "alpha", "beta", "k",
+                                    "size", "affine", "eps", "momentum", "weight_sharing", "units", "filters",
+                                    "kernel_size", "output_size", "input", "layers", "type"):
+            key = "zz_" + key
+        target[key] = draw(st.integers(0, 3))
+    elif kind == "unknown-type":
+        layer["type"] = draw(st.from_regex(r"[A-Za-z][A-Za-z0-9_]{0,12}", fullmatch=True).filter(
+            lambda t: t not in ("dense", "flatten", "relu", "tanh", "lrn", "dropout") and "pool" not in t
+            and "conv" not in t))
+    else:
+        spec["layers"] = draw(st.sampled_from([[], {}, "layers", 3, None]))
+    return yaml.safe_dump(spec, sort_keys=False)
+
+
+@PROFILE
+@given(broken_specs())
+def test_broken_specs_fail_cleanly(text):
+    assert_clean_failure(run(text))
+
+
+@PROFILE
+@given(st.sampled_from(sorted(PRESETS)), st.data())
+def test_garbage_bytes_fail_cleanly(name, data):
+    """Bytes that can never be part of a spec (invalid UTF-8, control characters), anywhere."""
+    text = yaml.safe_dump(PRESETS[name], sort_keys=False).encode()
+    at = data.draw(st.integers(0, len(text)))
+    junk = data.draw(st.binary(min_size=1, max_size=8)) + data.draw(st.sampled_from([b"\xff", b"\xc3", b"\x00", b"\x07", b"\x1b"]))
+    assert_clean_failure(run(text[:at] + junk + text[at:]))
+
+
+@PROFILE
+@given(st.sampled_from(sorted(PRESETS)), st.data())
+def test_random_edits_never_crash(name, data):
+    """Arbitrary edits may or may not leave a valid spec; either way: a result or clean errors."""
+    text = yaml.safe_dump(PRESETS[name], sort_keys=False)
+    for _ in range(data.draw(st.integers(1, 4))):
+        at = data.draw(st.integers(0, len(text)))
+        cut = data.draw(st.integers(0, 6))
+        text = text[:at] + data.draw(st.text(max_size=6)) + text[at + cut:]
+    result = run(text)
+    event(f"exit {result.exit_code}")
+    if result.exit_code == 2:
+        assert_clean_failure(result)
+    else:
+        assert result.exit_code in (0, 1), result.output
+        assert json.loads(result.stdout)["schema_version"] == 1
