@@ -31,6 +31,10 @@ class SpecError(Exception):
         super().__init__("\n".join(map(str, self.problems)))
 
 
+class LimitExceeded(SpecError):
+    """A bound on hostile input was reached: the check stops here rather than collecting more."""
+
+
 def fail(path, mark, message):
     raise SpecError([Problem.at(path, mark, message)])
 

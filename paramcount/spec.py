@@ -7,7 +7,7 @@ import re
 
 import yaml
 
-from .errors import Problem, SpecError, did_you_mean, fail
+from .errors import LimitExceeded, Problem, SpecError, did_you_mean, fail
 from .limits import MAX_BYTES, MAX_DIGITS, MAX_LAYERS, MAX_NODES, MAX_RANK
 from .layers import INFERRED, REGISTRY, TYPE_ALIASES, Field, Invalid, _describe, _first_bad, _is_int
 
@@ -38,14 +38,16 @@ class Node:
     and no tag can build a Python object: scalars are typed here, tag by tag.
     """
 
-    __slots__ = ("y", "check", "_value", "_keys")
+    __slots__ = ("y", "check", "_value", "_keys", "_used")
 
-    def __init__(self, y, check):
-        self.y, self.check, self._value, self._keys = y, check, _UNSET, None
+    def __init__(self, y, check, used=None):
+        self.y, self.check, self._value, self._keys, self._used = y, check, _UNSET, None, used
 
     @property
     def mark(self):
-        return self.y.start_mark
+        """Where the value is written; for an alias, where it is used (the key, or the list)."""
+        here, used = self.y.start_mark, self._used
+        return used if used is not None and here.index < used.index else here
 
     @property
     def value(self):
@@ -56,11 +58,11 @@ class Node:
                 self._value = self._scalar()
             elif isinstance(y, yaml.SequenceNode):
                 self._tag("seq")
-                self.check.spend(y, len(y.value))
-                self._value = [Node(item, self.check) for item in y.value]
+                self.check.spend(self.mark, len(y.value))
+                self._value = [Node(item, self.check, y.start_mark) for item in y.value]
             else:
                 self._tag("map")
-                self.check.spend(y, len(y.value))
+                self.check.spend(self.mark, len(y.value))
                 self._value, self._keys = self._mapping()
         return self._value
 
@@ -116,12 +118,12 @@ class Node:
             if key in keys:  # recorded, not raised, so the rest of the file is still checked
                 self.check.add(ky.start_mark, f"duplicate key '{key}' (first at line {keys[key].line + 1})")
                 continue
-            value[key], keys[key] = Node(vy, self.check), ky.start_mark
+            value[key], keys[key] = Node(vy, self.check, ky.start_mark), ky.start_mark
         for my in merged:  # `<<: *defaults`: explicit keys win, then earlier merges
             if not isinstance(my, yaml.MappingNode):
                 fail(self.check.path, my.start_mark, "'<<' merges a mapping or a list of mappings")
             source = Node(my, self.check)
-            self.check.spend(my, len(source.value))
+            self.check.spend(self.mark, len(source.value))
             for key, v in source.value.items():
                 if key not in value:
                     value[key], keys[key] = v, source.keys[key]
@@ -206,8 +208,11 @@ def compose(text, path):
         return Node(root, _Checker(path))
     except yaml.MarkedYAMLError as e:
         message = (e.problem or e.context or "invalid YAML").strip()
-        if e.problem and e.context and e.context_mark and e.context_mark is not e.problem_mark:
-            message += f" {e.context} started at {e.context_mark.line + 1}:{e.context_mark.column + 1}"
+        if e.problem and e.context:
+            message += f" {e.context}"
+            start, here = e.context_mark, e.problem_mark
+            if start and here and (start.line, start.column) != (here.line, here.column):
+                message += f" started at {start.line + 1}:{start.column + 1}"
         fail(path, e.problem_mark or e.context_mark, message)
     except yaml.reader.ReaderError as e:
         line = text.count("\n", 0, e.position)
@@ -231,11 +236,12 @@ class _Checker:
     def __init__(self, path):
         self.path, self.problems, self.nodes = path, [], 0
 
-    def spend(self, y, n):
+    def spend(self, mark, n):
         """Count values read, aliases each time they are used: an alias bomb stops here."""
         self.nodes += n
         if self.nodes > MAX_NODES:
-            fail(self.path, y.start_mark, f"the spec expands to more than {MAX_NODES:,} values (aliases count each time they are used)")
+            message = f"the spec expands to more than {MAX_NODES:,} values (aliases count each time they are used)"
+            raise LimitExceeded([Problem.at(self.path, mark, message)])
 
     def add(self, mark, message):
         self.problems.append(Problem.at(self.path, mark, message))
@@ -260,6 +266,8 @@ class _Checker:
             return field.check(plain(entry))
         except Invalid as e:
             self.add(entry.mark if e.index is None else entry.value[e.index].mark, f"{field.name} {e}")
+        except LimitExceeded:
+            raise
         except SpecError as e:  # a refused tag inside the value
             self.problems += e.problems
         return None
@@ -348,6 +356,8 @@ def build(root, path, source, default_name):
 def _layer(check, node, index):
     try:
         return _checked_layer(check, node, index)
+    except LimitExceeded:
+        raise
     except SpecError as e:  # a refused tag: report it and go on to the next layer
         check.problems += e.problems
         return None

@@ -1,0 +1,182 @@
+"""Hostile and broken files, each with its expected outcome, run as a real process.
+
+Each case must end with its exit status and its exact stderr, never a traceback, within the
+bounds that paramcount/limits.py enforces: at most MEMORY_BOUND_KIB of peak memory (measured by
+the process itself) and HANG_SECONDS of wall time (a bound that catches a hang, not a timing).
+
+`python tests/test_adversarial.py` prints each case's time and peak memory (the README's
+Safety table).
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+CORPUS = Path(__file__).resolve().parent / "adversarial"
+ROOT = CORPUS.parent.parent
+MEMORY_BOUND_KIB = 200 * 1024
+HANG_SECONDS = 60
+
+# Runs paramcount in this process and records its own peak memory, even on exit 1 or 2.
+CHILD = """
+import os, resource, runpy, sys
+try:
+    runpy.run_module("paramcount", run_name="__main__", alter_sys=True)
+finally:
+    with open(os.environ["PEAK_FILE"], "w") as f:
+        f.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+"""
+
+BIG = "9" * 100
+DIGITS99A = "123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
+DIGITS99B = "987654321098765432109876543210987654321098765432109876543210987654321098765432109876543210987654321"
+
+
+def nested_flow(depth):
+    return "input: [4]\nlayers: []\nx-deep: " + "[" * depth + "]" * depth + "\n"
+
+
+def nested_block(depth):
+    return "x-deep:\n" + "".join(" " * i + f"k{i}:\n" for i in range(1, depth)) + "input: [4]\n"
+
+
+def layers(n, layer="{type: dense, units: 4}"):
+    return "input: [4]\nlayers:\n" + f"  - {layer}\n" * n
+
+
+def flow_list_of(nbytes):
+    return "x-a: [" + ",".join(["1"] * ((nbytes - 8) // 2)) + "]\n"
+
+
+def write_50mb(path):
+    with open(path, "w") as f:
+        f.write("input: [4]\nlayers:\n")
+        line = "  - {type: dense, units: 4}\n"
+        f.write(line * (50 * 2**20 // len(line) + 1))
+
+
+LIMIT_LAYERS = "a spec may have at most 10,000 layers; this one has 10,001"
+REFUSED = "is not allowed: a spec holds only plain YAML values"
+
+# (id, file or builder, exit status, expected stderr lines; {f} is the path as given)
+CASES = [
+    ("billion laughs", "billion_laughs.yaml", 2, ["{f}:13:1: description must be text, got a list"]),
+    ("merge bomb", "merge_bomb.yaml", 2,
+     ["{f}:3:7: the spec expands to more than 500,000 values (aliases count each time they are used)"]),
+    ("unsafe tags", "unsafe_tags.yaml", 2, [
+        f"{{f}}:3:7: tag !!python/object/apply:os.system {REFUSED}",
+        f"{{f}}:5:5: tag !!python/object:collections.OrderedDict {REFUSED}",
+        f"{{f}}:6:26: tag !!python/name:os.getpid {REFUSED}",
+        f"{{f}}:7:26: tag !custom {REFUSED}",
+        f"{{f}}:8:26: tag !!binary {REFUSED}"]),
+    ("duplicate keys", "duplicate_keys.yaml", 2, [
+        "{f}:6:5: duplicate key 'units' (first at line 5)",
+        "{f}:7:1: duplicate key 'input' (first at line 2)"]),
+    ("bools and floats for integers", "bools_floats.yaml", 2, [
+        "{f}:2:12: input must be a list of positive integers, one per axis, without the batch axis, "
+        "got 32.0 (a float)",
+        "{f}:4:29: filters must be a positive integer, got true (a boolean)",
+        "{f}:5:45: kernel_size must be a positive integer or a list of 2, got 3.0 (a float)",
+        "{f}:5:58: stride must be a positive integer or a list of 2, got true (a boolean)",
+        "{f}:6:26: units must be a positive integer, got '1e3'"]),
+    ("99-digit integers, counted exactly", "big_integers.yaml", 0, []),
+    ("a 101-digit integer", "too_many_digits.yaml", 2, ["{f}:4:26: an integer may have at most 100 digits"]),
+    ("a BOM", "bom.yaml", 0, []),
+    ("non-UTF-8 bytes", "latin1.yaml", 2, ["{f}:2:11: not UTF-8: byte 0xe9"]),
+    ("an empty file", "empty.yaml", 2, ["{f}:1:1: empty spec; expected a mapping with 'input' and 'layers'"]),
+    ("a directory", lambda d: d, 2, ["{f}:1:1: is a directory, not a spec file"]),
+    ("a missing file", lambda d: os.path.join(d, "missing.yaml"), 2, ["{f}:1:1: cannot read: No such file or directory"]),
+    ("10,000-level flow nesting", lambda d: nested_flow(10_000), 2, [
+        "{f}:3:1008: exceeded maximum nesting depth while increasing flow level"]),
+    # Block nesting needs ever deeper indentation: 1,200 levels is about as deep as 1 MiB allows.
+    ("1,200-level block nesting", lambda d: nested_block(1_200), 2, [
+        "{f}:1000:1004: exceeded maximum nesting depth while increasing block level"]),
+    ("a 50 MB spec", write_50mb, 2, ["{f}:1:1: a spec may hold at most 1,048,576 bytes; this one holds more"]),
+    ("1 MiB of one-character values", lambda d: flow_list_of(2**20) + "input: [4]\nlayers: [{type: relu}]\n",
+     2, ["{f}:1:1: a spec may hold at most 1,048,576 bytes; this one holds more"]),
+    ("just under 1 MiB of values", lambda d: "input: [4]\nlayers: [{type: relu}]\n" + flow_list_of(2**20 - 40),
+     0, []),
+    ("10,000 layers", lambda d: layers(10_000), 0, []),
+    ("10,001 layers", lambda d: layers(10_001), 2, ["{f}:3:3: " + LIMIT_LAYERS]),
+    ("10,001 layers by alias", lambda d: "x-l: &l {type: relu}\ninput: [4]\nlayers: [" + "*l, " * 10_000 + "*l]\n",
+     2, ["{f}:3:9: " + LIMIT_LAYERS]),
+    ("10,000 layers of 100-digit sizes by alias",
+     lambda d: f"x-c: &c {{type: conv3d, filters: {BIG}, kernel_size: 1}}\ninput: [{BIG}, {BIG}, {BIG}, {BIG}]\n"
+               "layers:\n" + "  - *c\n" * 10_000, 0, []),
+    ("a kernel list of 400,000 items used 2,000 times",
+     lambda d: "x-k: &k [" + ",".join(["1"] * 400_000) + "]\ninput: [1, 8, 8]\nlayers:\n"
+               + "  - {type: conv2d, filters: 1, kernel_size: *k}\n" * 2_000, 2,
+     ["{f}:5:32: the spec expands to more than 500,000 values (aliases count each time they are used)"]),
+]
+if os.geteuid() != 0:  # root reads any file
+    def _unreadable(d):
+        path = os.path.join(d, "secret.yaml")
+        Path(path).write_text("input: [4]\n")
+        os.chmod(path, 0)
+        return path
+    CASES.append(("an unreadable file", _unreadable, 2, ["{f}:1:1: cannot read: Permission denied"]))
+
+
+def materialise(source, directory):
+    """The path to give paramcount: a corpus file, a generated one, or what a builder returns."""
+    if isinstance(source, str):
+        return str(CORPUS / source)
+    path = os.path.join(directory, "generated.yaml")
+    if source is write_50mb:
+        source(path)
+        return path
+    made = source(directory)
+    if made == directory or made.startswith(directory + os.sep):
+        return made
+    Path(path).write_text(made)
+    return path
+
+
+def run_case(source, directory):
+    path = materialise(source, directory)
+    peak_file = os.path.join(directory, "peak")
+    env = dict(os.environ, PEAK_FILE=peak_file, PYTHONPATH=str(ROOT))
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", CHILD, "--format", "json", path], capture_output=True,
+                          text=True, env=env, timeout=HANG_SECONDS)
+    seconds = time.perf_counter() - start
+    return path, done, seconds, int(Path(peak_file).read_text())
+
+
+@pytest.mark.parametrize("name,source,status,stderr", CASES, ids=[c[0] for c in CASES])
+def test_hostile_input(tmp_path, name, source, status, stderr):
+    path, done, _, peak_kib = run_case(source, str(tmp_path))
+    assert "Traceback" not in done.stderr
+    assert done.returncode == status, done.stderr
+    assert done.stderr.splitlines() == [line.format(f=path) for line in stderr]
+    assert (done.stdout == "") == (status == 2)
+    assert peak_kib <= MEMORY_BOUND_KIB, f"{peak_kib} KiB"
+
+
+def test_big_integers_are_counted_exactly(tmp_path):
+    import json
+
+    _, done, _, _ = run_case("big_integers.yaml", str(tmp_path))
+    layer = json.loads(done.stdout)["layers"][0]
+    features, units = int(DIGITS99A), int(DIGITS99B)
+    assert (layer["weights"], layer["biases"]) == (features * units, units)
+    assert len(str(layer["params"])) == 198
+
+
+def test_nothing_was_executed(tmp_path):
+    """The unsafe tags would print 'pwned' (os.system) if anything constructed them."""
+    _, done, _, _ = run_case("unsafe_tags.yaml", str(tmp_path))
+    assert "pwned" not in done.stdout + done.stderr
+
+
+if __name__ == "__main__":
+    print("| case | exit | seconds | peak memory |\n| --- | ---: | ---: | ---: |")
+    for name, source, _, _ in CASES:
+        with tempfile.TemporaryDirectory() as d:
+            _, done, seconds, peak_kib = run_case(source, d)
+        print(f"| {name} | {done.returncode} | {seconds:.2f} | {peak_kib / 1024:.0f} MiB |")
