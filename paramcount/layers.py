@@ -260,6 +260,10 @@ class Pool(Spatial):
             for k, p in zip(cfg["kernel_size"], cfg["padding"]):
                 if p > k // 2:
                     raise ShapeError(f"padding {p} is more than half the kernel {k}", "padding")
+            if self.name == "avgpool3d" and any(n < k for n, k in zip(shape[1:], cfg["kernel_size"])):
+                # PyTorch's avg_pool3d alone refuses this, padding or not (pool3d_shape_check).
+                raise ShapeError("avgpool3d needs every input axis at least as long as the kernel, "
+                                 "padding aside (PyTorch's rule)", "kernel_size")
         return shape[:1] + self.positions(cfg, shape[1:], (1,) * self.ndim, cfg["ceil_mode"])
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from paramcount import analyze, load_text
+from paramcount import SpecError, analyze, load_text
 
 
 def report(text):
@@ -103,7 +103,15 @@ CEIL_MODE = [
     ([1, 1], "type: maxpool1d, kernel_size: 2, ceil_mode: true", [1, 1]),
     # L=3, K=4, S=3, ceil: (3 - 4 + 2)//3 + 1 = 1 -> 1.
     ([2, 3], "type: avgpool1d, kernel_size: 4, stride: 3, ceil_mode: true", [2, 1]),
+    # 3x3x3, K=4, S=3, P=1, ceil: (3 + 2 - 4 + 2)//3 + 1 = 2, start 3 < 3 + 1 -> 2 per axis.
+    ([1, 3, 3, 3], "type: maxpool3d, kernel_size: 4, stride: 3, padding: 1, ceil_mode: true", [1, 2, 2, 2]),
 ]
+
+
+def test_avgpool3d_needs_inputs_at_least_the_kernel():
+    """The same geometry as the last maxpool3d case: PyTorch's avg_pool3d refuses it."""
+    with pytest.raises(SpecError, match="avgpool3d needs every input axis at least as long as the kernel"):
+        report(spec([1, 3, 3, 3], "type: avgpool3d, kernel_size: 4, stride: 3, padding: 1, ceil_mode: true"))
 
 
 @pytest.mark.parametrize("input_shape,layer,expected", CEIL_MODE,
