@@ -1,7 +1,7 @@
 """Spec to report: per-layer facts first, totals summed from them, no formatting."""
 
 from .errors import fail
-from .limits import MAX_RANK
+from .limits import MAX_RANK, MAX_SIZE_BITS, MAX_SIZE_DIGITS
 from .shapes import ShapeError, product
 
 COUNTS = ("weights", "biases", "trainable", "non_trainable", "params", "params_unshared")
@@ -59,8 +59,19 @@ class Report:
             setattr(self, k, kw.get(k))
 
     @property
-    def bytes_fp32(self):
-        return self.totals.params * 4
+    def sharing_tenths(self):
+        """How many times more parameters without weight sharing, in tenths; None when no layer shares."""
+        t = self.totals
+        return _tenths(t.params_unshared, t.params) if t.params and t.params_unshared != t.params else None
+
+    @property
+    def memory_fp32(self):
+        """The parameters' size at 4 bytes each: (bytes, "B"), or (tenths, "KiB" / "MiB" / "GiB")."""
+        nbytes = self.totals.params * 4
+        for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+            if nbytes >= scale:
+                return _tenths(nbytes, scale), unit
+        return nbytes, "B"
 
     def to_dict(self):
         return {
@@ -72,6 +83,11 @@ class Report:
             "totals": self.totals.as_dict(),
             "budget": {"max_params": self.max_params, "within": self.within},
         }
+
+
+def _tenths(numerator, denominator):
+    """numerator / denominator in tenths, rounded half up, by integer arithmetic."""
+    return (numerator * 10 + denominator // 2) // denominator
 
 
 def _elements(tensors):
@@ -90,6 +106,8 @@ def layer_report(layer, shape, path):
         fail(path, layer.mark_of(e.field), f"{kind.name} layer '{layer.name}' on input {list(shape)}: {e}")
     if len(out) > MAX_RANK:
         fail(path, layer.mark_of(None), f"{kind.name} layer '{layer.name}' would output {len(out)} axes; the limit is {MAX_RANK}")
+    if any(d.bit_length() > MAX_SIZE_BITS for d in out):  # embedding and flatten, again and again
+        fail(path, layer.mark_of(None), f"{kind.name} layer '{layer.name}' would output an axis of more than {MAX_SIZE_DIGITS:,} digits")
     tensors = kind.weights(cfg, shape, out)
     unshared = kind.unshared_weights(cfg, shape, out)
     n = _elements(tensors)

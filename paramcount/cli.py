@@ -8,7 +8,7 @@ import click
 
 from . import __version__, render
 from .analyze import analyze
-from .errors import SpecError
+from .errors import SpecError, position
 from .sources import load, load_preset, preset_names
 from .spec import parse_size
 
@@ -29,9 +29,6 @@ class _Command(click.Command):
             code = BAD_INPUT
         except click.Abort:
             code = 130
-        except BrokenPipeError:  # `paramcount alexnet | head`: stop quietly
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            code = OK
         finally:
             gc.enable()
         sys.exit(code or OK)
@@ -49,14 +46,18 @@ def _size(ctx, param, value):
 def _console():
     from rich.console import Console
 
-    return Console(highlight=False)
+    class _Console(Console):
+        def on_broken_pipe(self):  # rich would exit 1 (our budget status); let `cli` handle it
+            raise BrokenPipeError
+
+    return _Console(highlight=False)
 
 
 def _budget_message(report):
     """One line on stderr; points at the spec's budget when that is the limit exceeded."""
     where = report.source
     if report.budget_mark is not None:
-        where = f"{report.path}:{report.budget_mark.line + 1}:{report.budget_mark.column + 1}"
+        where = "{}:{}:{}".format(report.path, *position(report.budget_mark))
     origin = "its budget" if report.budget_mark is not None else "--max-params"
     return (f"{where}: {report.name} has {render.number(report.totals.params)} params, "
             f"over the limit of {render.number(report.max_params)} ({origin})")
@@ -92,12 +93,24 @@ def cli(ctx, specs, fmt, as_json, max_params, list_presets):
     SPEC is a YAML file, '-' for standard input, or a preset name
     (see --list-presets). Exit status: 0 fine, 1 over a budget, 2 bad input.
     """
+    try:
+        return _run(ctx, specs, fmt, as_json, max_params, list_presets)
+    except BrokenPipeError:  # `paramcount alexnet | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return OK
+
+
+def _run(ctx, specs, fmt, as_json, max_params, list_presets):
     if as_json:
         if ctx.get_parameter_source("fmt") is click.core.ParameterSource.COMMANDLINE and fmt != "json":
             raise click.UsageError(f"--json contradicts --format {fmt}")
         fmt = "json"
     if list_presets:
+        if specs:
+            raise click.UsageError("--list-presets takes no SPEC")
         return _list_presets(fmt)
+    if specs.count("-") > 1:
+        raise click.UsageError("standard input ('-') can be read only once")
     if not specs:
         raise click.UsageError(f"give a SPEC: a YAML file, '-', or a preset ({', '.join(preset_names())})")
     code, reports = OK, []

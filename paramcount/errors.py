@@ -1,5 +1,21 @@
 """One error type with a location, so every failure prints as PATH:LINE:COL."""
 
+import re
+
+# What YAML counts as a line break (libyaml and PyYAML alike).
+_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+
+
+def position(mark):
+    """1-based (line, column) of a 0-based YAML mark: the one place the two meet."""
+    return (1, 1) if mark is None else (mark.line + 1, mark.column + 1)
+
+
+def text_position(before):
+    """1-based (line, column) just after the text `before`, counting lines as YAML does."""
+    lines = _BREAK.split(before)
+    return len(lines), len(lines[-1]) + 1
+
 
 class Problem:
     """A message at a 1-based line and column of a source."""
@@ -11,10 +27,8 @@ class Problem:
 
     @classmethod
     def at(cls, path, mark, message):
-        """From a YAML mark; the only place 0-based positions become 1-based."""
-        if mark is None:
-            return cls(path, 1, 1, message)
-        return cls(path, mark.line + 1, mark.column + 1, message)
+        """From a YAML mark (None: the start of the file)."""
+        return cls(path, *position(mark), message)
 
     def __str__(self):
         return f"{self.path}:{self.line}:{self.col}: {self.message}"

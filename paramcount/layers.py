@@ -386,6 +386,7 @@ def _build():
 
 
 REGISTRY = _build()
+ANY_LAYER_FIELD = tuple(sorted({name for t in REGISTRY.values() for name in t.known}))
 
 # Fields other frameworks need but paramcount reads off the input shape.
 INFERRED = {"in_channels", "in_features", "num_features", "normalized_shape", "input_shape", "input_dim"}

@@ -7,3 +7,5 @@ MAX_NODES = 500_000  # YAML values the spec reads, aliases and merges counted ea
 MAX_LAYERS = 10_000
 MAX_DIGITS = 100  # in one integer ("hundreds of digits" in a count); counts are exact products of these
 MAX_RANK = 8  # axes of any tensor, input or output
+MAX_SIZE_DIGITS = 500  # in an axis of any tensor (flatten multiplies them); keeps every count
+MAX_SIZE_BITS = 1_660  # under Python's 4,300-digit limit on printing an int; 2**1660 < 10**500

@@ -16,17 +16,10 @@ def shape(dims):
     return "[" + ", ".join(map(str, dims)) + "]"
 
 
-def tenths(numerator, denominator):
-    """numerator / denominator to one decimal place, by integer arithmetic."""
-    t = (numerator * 10 + denominator // 2) // denominator
-    return f"{t // 10:,}.{t % 10}"
-
-
-def size(nbytes):
-    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if nbytes >= scale:
-            return f"{tenths(nbytes, scale)} {unit}"
-    return f"{nbytes} B"
+def decimal(tenths):
+    """An integer count of tenths as text with one decimal: 69 -> '6.9' (no arithmetic here)."""
+    digits = str(tenths).rjust(2, "0")
+    return f"{int(digits[:-1]):,}.{digits[-1]}"
 
 
 def rows(report):
@@ -51,10 +44,11 @@ def summary(report):
         f"Non-trainable params: {number(t.non_trainable)}",
     ]
     sharing = f"Without weight sharing: {number(t.params_unshared)} params"
-    if t.params and t.params_unshared != t.params:
-        sharing += f" (sharing makes it {tenths(t.params_unshared, t.params)}x smaller)"
+    if report.sharing_tenths is not None:
+        sharing += f" (sharing makes it {decimal(report.sharing_tenths)}x smaller)"
     lines.append(sharing)
-    lines.append(f"Parameter memory (fp32): {size(report.bytes_fp32)}")
+    memory, unit = report.memory_fp32
+    lines.append(f"Parameter memory (fp32): {memory if unit == 'B' else decimal(memory)} {unit}")
     if report.max_params is not None:
         verdict = "within budget" if report.within else "OVER BUDGET"
         lines.append(f"Budget: {number(t.params)} of {number(report.max_params)} max params ({verdict})")
@@ -119,16 +113,17 @@ def presets_markdown(presets):
     return "\n".join(markdown_table(PRESET_HEADERS, presets, PRESET_KINDS)) + "\n"
 
 
-def _longest_word(cells):
-    return max((len(w) for c in cells for w in c.split()), default=0)
-
-
-def column_widths(columns, kinds, available):
+def column_widths(columns, kinds, available, width=len):
     """Widths that fit `available` if they can: each column at least its longest word (whole
     cells in "w" and "n" columns; headers always wrap), the rest shared out towards each
-    column's natural width. None when the natural widths fit."""
-    natural = [max(len(c) for c in col) for col in columns]
-    floor = [_longest_word(col) if k == "t" else max(_longest_word(col[:1]), *map(len, col[1:]))
+    column's natural width. None when the natural widths fit. `width` measures text in
+    terminal cells (a CJK character or an emoji takes two)."""
+
+    def longest_word(cells):
+        return max((width(w) for c in cells for w in c.split()), default=0)
+
+    natural = [max(map(width, col)) for col in columns]
+    floor = [longest_word(col) if k == "t" else max(longest_word(col[:1]), *map(width, col[1:]))
              for col, k in zip(columns, kinds)]
     overhead = 3 * len(columns) + 1  # a space either side of each cell, and the rules between
     if sum(natural) + overhead <= available:
@@ -145,15 +140,17 @@ def column_widths(columns, kinds, available):
 def print_table(console, heading, headers, body, kinds, footer=None, after=()):
     """A rich table that never cuts a cell: text wraps between words, numbers stay whole,
     and where even that cannot fit the console, the table is printed wider."""
+    from rich.cells import cell_len
     from rich.table import Table
     from rich.text import Text
 
     columns = list(zip(headers, *body, *([footer] if footer else [])))
-    widths = column_widths(columns, kinds, console.width)
+    widths = column_widths(columns, kinds, console.width, cell_len)
     saved = console.width
     if widths and sum(widths) + 3 * len(widths) + 1 > console.width:
         console.width = sum(widths) + 3 * len(widths) + 1
-    table = Table(title=Text(heading, style="bold"), show_footer=footer is not None, title_justify="left")
+    console.print(Text(heading, style="bold"), soft_wrap=True)  # a title of its own: never cut
+    table = Table(show_footer=footer is not None)
     for i, (h, k) in enumerate(zip(headers, kinds)):
         table.add_column(h, footer=Text(footer[i]) if footer else "", justify="right" if k == "n" else "left",
                          overflow="fold", width=widths[i] if widths else None)

@@ -22,11 +22,6 @@ def preset_names():
     return sorted(f[:-5] for f in os.listdir(preset_dir()) if f.endswith(".yaml"))
 
 
-def _stem(path):
-    base = os.path.basename(path)
-    return base.rsplit(".", 1)[0] if "." in base else base
-
-
 def load_file(path, source=None, name=None):
     """A spec from a file; errors name `path` as given."""
     try:
@@ -36,10 +31,13 @@ def load_file(path, source=None, name=None):
         fail(path, None, "is a directory, not a spec file")
     except OSError as e:
         fail(path, None, f"cannot read: {e.strerror or e}")
-    return load_text(decode(data, path), path, source or path, name or _stem(path))
+    return load_text(decode(data, path), path, source or path, name)
 
 
 def load_preset(name):
+    if name not in preset_names():
+        fail(f"preset:{name}", None, f"no such preset{did_you_mean(name, preset_names(), cutoff=0.75)} "
+                                     f"(presets: {', '.join(preset_names())})")
     return load_file(os.path.join(preset_dir(), name + ".yaml"), f"preset:{name}", name)
 
 

@@ -7,9 +7,9 @@ import re
 
 import yaml
 
-from .errors import LimitExceeded, Problem, SpecError, did_you_mean, fail
+from .errors import LimitExceeded, Problem, SpecError, did_you_mean, fail, position, text_position
 from .limits import MAX_BYTES, MAX_DIGITS, MAX_LAYERS, MAX_NODES, MAX_RANK
-from .layers import INFERRED, REGISTRY, TYPE_ALIASES, Field, Invalid, _describe, _first_bad, _is_int
+from .layers import ANY_LAYER_FIELD, INFERRED, REGISTRY, TYPE_ALIASES, Field, Invalid, _describe, _first_bad, _is_int
 
 _TAG = "tag:yaml.org,2002:"
 _STR, _INT, _SEQ, _MAP, _MERGE = (_TAG + t for t in ("str", "int", "seq", "map", "merge"))
@@ -63,7 +63,13 @@ class Node:
             else:
                 self._tag("map")
                 self.check.spend(self.mark, len(y.value))
-                self._value, self._keys = self._mapping()
+                if id(y) in self.check.merging:  # `&a {<<: *a}`: an anchor merged into itself
+                    raise LimitExceeded([Problem.at(self.check.path, self.mark, "a mapping merges itself ('<<')")])
+                self.check.merging.add(id(y))
+                try:
+                    self._value, self._keys = self._mapping()
+                finally:
+                    self.check.merging.discard(id(y))
         return self._value
 
     @property
@@ -116,7 +122,7 @@ class Node:
                 merged += vy.value if isinstance(vy, yaml.SequenceNode) else [vy]
                 continue
             if key in keys:  # recorded, not raised, so the rest of the file is still checked
-                self.check.add(ky.start_mark, f"duplicate key '{key}' (first at line {keys[key].line + 1})")
+                self.check.add(ky.start_mark, f"duplicate key {key!r} (first at line {position(keys[key])[0]})")
                 continue
             value[key], keys[key] = Node(vy, self.check, ky.start_mark), ky.start_mark
         for my in merged:  # `<<: *defaults`: explicit keys win, then earlier merges
@@ -154,21 +160,21 @@ class Spec:
 
 # -- sizes -------------------------------------------------------------------------------
 
-_SIZE = r"(\d+)(?:\.(\d+))?([kKMBGT]?)"
+_SIZE = r"([0-9]+)(?:\.([0-9]+))?([kKMBGT]?)"  # ASCII digits only: \d matches any script's
 _SCALE = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "B": 10**9, "G": 10**9, "T": 10**12}
 
 
 def parse_size(text):
     """'61706', '60k', '1.5M', '7B' to an int; ValueError for anything else."""
-    m = re.fullmatch(_SIZE, text.strip())
+    m = re.fullmatch(_SIZE, text)
     if not m:
-        raise ValueError(f"'{text}' is not a size like 61706, 60k, 1.5M or 7B")
+        raise ValueError(f"{text!r} is not a size like 61706, 60k, 1.5M or 7B")
     whole, frac, suffix = m.group(1), m.group(2) or "", m.group(3)
     scaled, den = int(whole + frac) * _SCALE[suffix], 10 ** len(frac)
     if scaled % den:
-        raise ValueError(f"'{text}' is not a whole number of parameters")
+        raise ValueError(f"{text!r} is not a whole number of parameters")
     if scaled == 0:
-        raise ValueError(f"'{text}' must be more than zero")
+        raise ValueError(f"{text!r} must be more than zero")
     return scaled // den
 
 
@@ -190,12 +196,27 @@ def decode(data, path):
     """Bytes to text: UTF-8, an optional BOM dropped; a bad byte is reported where it stands."""
     if len(data) > MAX_BYTES:
         fail(path, None, f"a spec may hold at most {MAX_BYTES:,} bytes; this one holds more")
+    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
     try:
-        return data.decode("utf-8-sig")
+        return body.decode("utf-8")
     except UnicodeDecodeError as e:
-        line = data.count(b"\n", 0, e.start)
-        col = len(data[data.rfind(b"\n", 0, e.start) + 1:e.start].decode("utf-8-sig"))  # characters, as elsewhere
-        raise SpecError([Problem(path, line + 1, col + 1, f"not UTF-8: byte 0x{data[e.start]:02x}")]) from None
+        line, col = text_position(body[:e.start].decode("utf-8"))
+        raise SpecError([Problem(path, line, col, f"not UTF-8: byte 0x{body[e.start]:02x}")]) from None
+
+
+_LIBYAML = issubclass(Loader, getattr(yaml, "CSafeLoader", ()))
+
+
+def _yaml_message(e):
+    """The parser's problem with its context: 'X while parsing Y started at L:C'."""
+    problem, context = (e.problem or "").strip(), (e.context or "").strip()
+    if not (problem and context):
+        return problem or context or "invalid YAML"
+    if problem.startswith("but "):  # "expected a single document in the stream, but found another document"
+        return f"{context}, {problem}"
+    message = f"{problem} {context}"
+    start, here = position(e.context_mark), position(e.problem_mark)
+    return message + (f" started at {start[0]}:{start[1]}" if e.context_mark and start != here else "")
 
 
 def compose(text, path):
@@ -207,18 +228,12 @@ def compose(text, path):
             return None  # no document, or `---` and nothing else
         return Node(root, _Checker(path))
     except yaml.MarkedYAMLError as e:
-        message = (e.problem or e.context or "invalid YAML").strip()
-        if e.problem and e.context:
-            message += f" {e.context}"
-            start, here = e.context_mark, e.problem_mark
-            if start and here and (start.line, start.column) != (here.line, here.column):
-                message += f" started at {start.line + 1}:{start.column + 1}"
-        fail(path, e.problem_mark or e.context_mark, message)
+        fail(path, e.problem_mark or e.context_mark, _yaml_message(e))
     except yaml.reader.ReaderError as e:
-        line = text.count("\n", 0, e.position)
-        col = e.position - (text.rfind("\n", 0, e.position) + 1)
+        # libyaml counts bytes of the UTF-8 text, PyYAML's own reader characters.
+        before = text.encode()[:e.position].decode() if _LIBYAML else text[:e.position]
         code = e.character if isinstance(e.character, int) else ord(e.character)
-        raise SpecError([Problem(path, line + 1, col + 1, f"character U+{code:04X} is not allowed in YAML")]) from None
+        raise SpecError([Problem(path, *text_position(before), f"character U+{code:04X} is not allowed in YAML")]) from None
     except yaml.YAMLError as e:
         fail(path, None, f"invalid YAML: {e}")
     except RecursionError:  # the pure-Python parser, without libyaml's own depth limit
@@ -234,7 +249,7 @@ class _Checker:
     """Collects every schema problem of a file, so one run reports them all."""
 
     def __init__(self, path):
-        self.path, self.problems, self.nodes = path, [], 0
+        self.path, self.problems, self.nodes, self.merging = path, [], 0, set()
 
     def spend(self, mark, n):
         """Count values read, aliases each time they are used: an alias bomb stops here."""
@@ -253,12 +268,12 @@ class _Checker:
                 hint = did_you_mean(key, known, aliases)
                 if not hint and key in INFERRED:
                     hint = "; paramcount reads it off the input shape"
-                self.add(mapping.keys[key], f"'{key}' is not a field of {what}{hint}")
+                self.add(mapping.keys[key], f"{key!r} is not a field of {what}{hint}")
 
     def field(self, mapping, field, what, entries=None):
         """A field's checked value, its default, or None after recording a problem."""
         entry = (entries or mapping.value).get(field.name)
-        if entry is None:
+        if entry is None or (field.default is None and isinstance(entry.y, yaml.ScalarNode) and entry.value is None):
             if field.default is Field.REQUIRED:
                 self.add(mapping.mark, f"{what} is missing '{field.name}'")
             return field.default
@@ -285,10 +300,25 @@ def plain(node):
     return [i.value if isinstance(i.y, yaml.ScalarNode) else i for i in v] if isinstance(v, list) else v
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # would break a one-line error or drive a terminal
+
+
 def _text(v):
-    if isinstance(v, str) and v.strip():
-        return v
-    raise Invalid(f"must be text, got {_describe(v)}")
+    """A name: non-empty text on one line."""
+    if not (isinstance(v, str) and v.strip()):
+        raise Invalid(f"must be text, got {_describe(v)}")
+    if _CONTROL.search(v):
+        raise Invalid(f"must not hold control characters or line breaks, got {v!r}")
+    return v
+
+
+def _prose(v):
+    """A description: text whose lines may break, without other control characters."""
+    if not isinstance(v, str):
+        raise Invalid(f"must be text, got {_describe(v)}")
+    if _CONTROL.search(v.replace("\n", " ").replace("\t", " ")):
+        raise Invalid(f"must not hold control characters, got {v!r}")
+    return v
 
 
 def _shape(v):
@@ -311,12 +341,12 @@ def _flag(v):
 
 _TOP = {
     "name": Field("name", _text, None),
-    "description": Field("description", _text, ""),
+    "description": Field("description", _prose, ""),
     "input": Field("input", _shape),
     "budget": Field("budget", lambda v: v, None),
     "layers": Field("layers", lambda v: v),
 }
-_MAX_PARAMS = Field("max_params", size, None)
+_MAX_PARAMS = Field("max_params", size)
 _LAYER_NAME = Field("name", _text, None)
 _TRAINABLE = Field("trainable", _flag, True)
 
@@ -344,9 +374,7 @@ def build(root, path, source, default_name):
         if len(entry.value) > MAX_LAYERS:
             fail(path, entry.mark, f"a spec may have at most {MAX_LAYERS:,} layers; this one has {len(entry.value):,}")
         layers = [_layer(check, n, i) for i, n in enumerate(entry.value, 1)]
-    if check.problems:
-        raise SpecError(check.problems)
-    _name_layers(check, layers)
+    _name_layers(check, [layer for layer in layers if layer is not None])
     if check.problems:
         raise SpecError(check.problems)
     return Spec(name=top["name"] or default_name, description=top["description"], input_shape=top["input"],
@@ -370,6 +398,7 @@ def _checked_layer(check, node, index):
     type_node = entries.get("type")
     if type_node is None:
         check.add(node.mark, f"layer {index} is missing 'type'")
+        check.unknown(node, ANY_LAYER_FIELD, "any layer type")
         return None
     type_name = type_node.value
     kind = REGISTRY.get(type_name) if isinstance(type_name, str) else None
@@ -394,10 +423,16 @@ def _name_layers(check, layers):
             layer.name = f"{layer.type.name}_{n}"
         if layer.name in seen:
             first = seen[layer.name].mark_of("name")
-            check.add(layer.mark_of("name"), f"layer name '{layer.name}' is already used (line {first.line + 1})")
+            check.add(layer.mark_of("name"), f"layer name {layer.name!r} is already used (line {position(first)[0]})")
         seen.setdefault(layer.name, layer)
 
 
 def load_text(text, path="<string>", source=None, name=None):
-    """A spec from YAML text; `path` is what errors name."""
-    return build(compose(text, path), path, source or path, name or "model")
+    """A spec from YAML text; `path` is what errors name, and its stem the default model name."""
+    if name is None:
+        stem = path.replace("\\", "/").rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        name = "model" if path.startswith("<") or not stem else stem
+    try:
+        return build(compose(text, path), path, source or path, name)
+    except RecursionError:  # a backstop: anchors and merges are checked for cycles above
+        fail(path, None, "the spec nests too deeply")

@@ -68,6 +68,7 @@ CASES = [
     ("billion laughs", "billion_laughs.yaml", 2, ["{f}:13:1: description must be text, got a list"]),
     ("merge bomb", "merge_bomb.yaml", 2,
      ["{f}:3:7: the spec expands to more than 500,000 values (aliases count each time they are used)"]),
+    ("a mapping that merges itself", "merge_cycle.yaml", 2, ["{f}:3:6: a mapping merges itself ('<<')"]),
     ("unsafe tags", "unsafe_tags.yaml", 2, [
         f"{{f}}:3:7: tag !!python/object/apply:os.system {REFUSED}",
         f"{{f}}:5:5: tag !!python/object:collections.OrderedDict {REFUSED}",

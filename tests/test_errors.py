@@ -497,6 +497,7 @@ def test_all_schema_errors_of_a_file_in_file_order(errors):
              "spec.yaml:4:29: filters must be a positive integer, got 0",
              "spec.yaml:5:12: unknown layer type 'Linear'; did you mean 'dense'?",
              "spec.yaml:6:29: 'use_bias' is not a field of dense; did you mean 'bias'?",
+             "spec.yaml:8:35: layer name 'fc' is already used (line 7)",
              "spec.yaml:9:1: 'nmae' is not a field of a spec; did you mean 'name'?"]
 
 
