@@ -171,7 +171,11 @@ def broken_specs(draw):
         del layer[draw(st.sampled_from(present))]
     elif kind == "bad-value":
         fields = sorted(INT_FIELDS & set(layer)) or ["units"]
-        layer[draw(st.sampled_from(fields))] = draw(BAD_VALUES.filter(lambda v: v != [1, 2, 3, 4]))
+        field = draw(st.sampled_from(fields))
+        value = draw(BAD_VALUES.filter(lambda v: v != [1, 2, 3, 4]))
+        if (field, value) in (("padding", 0), ("stride", None)):  # valid there: 0 padding, default stride
+            value = -1
+        layer[field] = value
         if "type" not in layer or layer["type"] in ("flatten", "dropout", "lrn"):
             layer["type"] = "dense"
     elif kind == "bad-input":
