@@ -55,8 +55,8 @@ def summary(report):
     return lines
 
 
-def title(report):
-    return f"{report.name} (input {shape(report.input_shape)})"
+def title(report, escape=str):
+    return f"{escape(report.name)} (input {shape(report.input_shape)})"
 
 
 def to_json(reports, many):
@@ -85,7 +85,8 @@ def _json_document(d):
     return "{\n" + ",\n".join(lines) + "\n}"
 
 
-_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\|*`<>"})
+# Text from a spec may hold markdown: escape what could make emphasis, code, HTML or a link.
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\|*`<>[]"})
 
 
 def _md(text):
@@ -95,14 +96,15 @@ def _md(text):
 def markdown_table(headers, body, kinds):
     align = ["---:" if k == "n" else "---" for k in kinds]
     lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join(align) + " |"]
-    lines += ["| " + " | ".join(_md(cell) for cell in row) + " |" for row in body]
+    lines += ["| " + " | ".join(_md(cell) if k == "t" else cell for cell, k in zip(row, kinds)) + " |"
+              for row in body]
     return lines
 
 
 def to_markdown(report):
     body, total = rows(report)
     bold_total = tuple(f"**{c}**" if c else "" for c in total)
-    lines = [f"### {_md(title(report))}", ""]
+    lines = [f"### {title(report, _md)}", ""]
     lines += markdown_table(HEADERS, body, KINDS)
     lines.append("| " + " | ".join(bold_total) + " |")
     lines += [""] + [f"- {line}" for line in summary(report)]
