@@ -15,7 +15,7 @@ class Invalid(Exception):
         self.index = index
 
 
-def _describe(v):
+def describe(v):
     if isinstance(v, bool):
         return f"{str(v).lower()} (a boolean)"
     if isinstance(v, float):
@@ -35,58 +35,58 @@ def _describe(v):
 
 
 def _short(v):
-    return str(v).lower() if isinstance(v, bool) else _describe(v)
+    return str(v).lower() if isinstance(v, bool) else describe(v)
 
 
-def _first_bad(items, ok):
+def first_bad(items, ok):
     return next((i for i, v in enumerate(items) if not ok(v)), None)
 
 
-def _is_int(v):
+def is_int(v):
     return isinstance(v, int) and not isinstance(v, bool)
 
 
 def positive_int(v, what="a positive integer"):
-    if _is_int(v) and v > 0:
+    if is_int(v) and v > 0:
         return v
-    raise Invalid(f"must be {what}, got {_describe(v)}")
+    raise Invalid(f"must be {what}, got {describe(v)}")
 
 
 def boolean(v):
     if isinstance(v, bool):
         return v
-    raise Invalid(f"must be true or false, got {_describe(v)}")
+    raise Invalid(f"must be true or false, got {describe(v)}")
 
 
 def number(v):
     if isinstance(v, (int, float)) and not isinstance(v, bool):
         return v
-    raise Invalid(f"must be a number, got {_describe(v)}")
+    raise Invalid(f"must be a number, got {describe(v)}")
 
 
 def rate(v):
     if isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < 1:
         return v
-    raise Invalid(f"must be a number from 0 up to (not including) 1, got {_describe(v)}")
+    raise Invalid(f"must be a number from 0 up to (not including) 1, got {describe(v)}")
 
 
 def per_axis(ndim, minimum=1, also=""):
     """An int, or a list of one int per spatial axis, each at least `minimum`; always a tuple."""
 
     def ok(i):
-        return _is_int(i) and i >= minimum
+        return is_int(i) and i >= minimum
 
     def check(v):
         what = "positive integer" if minimum else "non-negative integer"
         if not isinstance(v, list):
             if ok(v):
                 return (v,) * ndim
-            raise Invalid(f"must be a {what} or a list of {ndim}{also}, got {_describe(v)}")
+            raise Invalid(f"must be a {what} or a list of {ndim}{also}, got {describe(v)}")
         if len(v) != ndim:
             raise Invalid(f"must list {ndim} value{'s' if ndim > 1 else ''}, one per spatial axis, got {len(v)}")
-        bad = _first_bad(v, ok)
+        bad = first_bad(v, ok)
         if bad is not None:
-            raise Invalid(f"must hold only {what}s, got {_describe(v[bad])}", bad)
+            raise Invalid(f"must hold only {what}s, got {describe(v[bad])}", bad)
         return tuple(v)
 
     return check
@@ -110,7 +110,7 @@ def choice(names):
         from .errors import did_you_mean
 
         hint = did_you_mean(v, names) if isinstance(v, str) else ""
-        raise Invalid(f"must be one of {', '.join(names)}, got {_describe(v)}{hint}")
+        raise Invalid(f"must be one of {', '.join(names)}, got {describe(v)}{hint}")
 
     return check
 

@@ -9,7 +9,7 @@ import yaml
 
 from .errors import LimitExceeded, Problem, SpecError, did_you_mean, fail, position, text_position
 from .limits import MAX_BYTES, MAX_DIGITS, MAX_LAYERS, MAX_NODES, MAX_RANK
-from .layers import ANY_LAYER_FIELD, INFERRED, REGISTRY, TYPE_ALIASES, Field, Invalid, _describe, _first_bad, _is_int
+from .layers import ANY_LAYER_FIELD, INFERRED, REGISTRY, TYPE_ALIASES, Field, Invalid, describe, first_bad, is_int
 
 _TAG = "tag:yaml.org,2002:"
 _STR, _INT, _SEQ, _MAP, _MERGE = (_TAG + t for t in ("str", "int", "seq", "map", "merge"))
@@ -23,6 +23,7 @@ class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
         if kind is yaml.ScalarNode:
             return _PLAIN if implicit[0] else _STR
         return _SEQ if kind is yaml.SequenceNode else _MAP
+
 
 _RESOLVER = yaml.resolver.Resolver()  # YAML 1.1's implicit types, as the safe loader has them
 _IMPLICIT = _RESOLVER.yaml_implicit_resolvers  # by first character
@@ -74,10 +75,12 @@ class Node:
 
     @property
     def keys(self):
-        return self.value and self._keys
+        """A mapping's keys and where each starts."""
+        self.value  # noqa: B018 (typing the mapping fills them)
+        return self._keys
 
-    def _refuse(self, y=None):
-        y = y or self.y
+    def _refuse(self):
+        y = self.y
         fail(self.check.path, y.start_mark, f"tag {y.tag.replace(_TAG, '!!')} is not allowed: a spec holds only plain YAML values")
 
     def _tag(self, kind):
@@ -117,7 +120,7 @@ class Node:
                 else:
                     key = Node(ky, self.check).value
                     if not isinstance(key, str):
-                        fail(self.check.path, ky.start_mark, f"keys must be text, got {_describe(key)}")
+                        fail(self.check.path, ky.start_mark, f"keys must be text, got {describe(key)}")
             if key == "<<" and ky.tag != _STR:
                 merged += vy.value if isinstance(vy, yaml.SequenceNode) else [vy]
                 continue
@@ -186,7 +189,7 @@ def size(v):
             raise Invalid(str(e)) from None
     if isinstance(v, int) and not isinstance(v, bool) and v > 0:
         return v
-    raise Invalid(f"must be a positive whole number like 61706, 60k or 1.5M, got {_describe(v)}")
+    raise Invalid(f"must be a positive whole number like 61706, 60k or 1.5M, got {describe(v)}")
 
 
 # -- YAML to marked nodes ----------------------------------------------------------------
@@ -290,7 +293,7 @@ class _Checker:
     def typed(self, node, kind, what):
         ok = isinstance(node.y, yaml.MappingNode if kind == "mapping" else yaml.SequenceNode) and node.value is not None
         if not ok:
-            self.add(node.mark, f"{what} must be a {kind}, got {_describe(plain(node))}")
+            self.add(node.mark, f"{what} must be a {kind}, got {describe(plain(node))}")
         return ok
 
 
@@ -306,7 +309,7 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # would break a one-line error or
 def _text(v):
     """A name: non-empty text on one line."""
     if not (isinstance(v, str) and v.strip()):
-        raise Invalid(f"must be text, got {_describe(v)}")
+        raise Invalid(f"must be text, got {describe(v)}")
     if _CONTROL.search(v):
         raise Invalid(f"must not hold control characters or line breaks, got {v!r}")
     return v
@@ -315,7 +318,7 @@ def _text(v):
 def _prose(v):
     """A description: text whose lines may break, without other control characters."""
     if not isinstance(v, str):
-        raise Invalid(f"must be text, got {_describe(v)}")
+        raise Invalid(f"must be text, got {describe(v)}")
     if _CONTROL.search(v.replace("\n", " ").replace("\t", " ")):
         raise Invalid(f"must not hold control characters, got {v!r}")
     return v
@@ -324,19 +327,19 @@ def _prose(v):
 def _shape(v):
     what = "a list of positive integers, one per axis, without the batch axis"
     if not isinstance(v, list) or not v:
-        raise Invalid(f"must be {what}, got {_describe(v)}")
+        raise Invalid(f"must be {what}, got {describe(v)}")
     if len(v) > MAX_RANK:
         raise Invalid(f"may have at most {MAX_RANK} axes, got {len(v)}")
-    bad = _first_bad(v, lambda i: _is_int(i) and i > 0)
+    bad = first_bad(v, lambda i: is_int(i) and i > 0)
     if bad is not None:
-        raise Invalid(f"must be {what}, got {_describe(v[bad])}", bad)
+        raise Invalid(f"must be {what}, got {describe(v[bad])}", bad)
     return tuple(v)
 
 
 def _flag(v):
     if isinstance(v, bool):
         return v
-    raise Invalid(f"must be true or false, got {_describe(v)}")
+    raise Invalid(f"must be true or false, got {describe(v)}")
 
 
 _TOP = {
@@ -404,7 +407,7 @@ def _checked_layer(check, node, index):
     kind = REGISTRY.get(type_name) if isinstance(type_name, str) else None
     if kind is None:
         hint = did_you_mean(type_name, REGISTRY, TYPE_ALIASES) if isinstance(type_name, str) else ""
-        check.add(type_node.mark, f"unknown layer type {_describe(type_name)}{hint}")
+        check.add(type_node.mark, f"unknown layer type {describe(type_name)}{hint}")
         return None
     what = f"{kind.name} layer {index}"
     check.unknown(node, kind.known, kind.name, kind.aliases)
