@@ -91,11 +91,17 @@ def _tenths(numerator, denominator):
 
 
 def _elements(tensors):
-    """Element counts by role: weight, bias, state."""
-    n = {"weight": 0, "bias": 0, "state": 0}
+    """Element counts of (weights, biases, state)."""
+    weights = biases = state = 0
     for t in tensors:
-        n[t.role] += product(t.shape)
-    return n
+        n = product(t.shape)
+        if t.role == "weight":
+            weights += n
+        elif t.role == "bias":
+            biases += n
+        else:
+            state += n
+    return weights, biases, state
 
 
 def layer_report(layer, shape, path):
@@ -106,15 +112,13 @@ def layer_report(layer, shape, path):
         fail(path, layer.mark_of(e.field), f"{kind.name} layer '{layer.name}' on input {list(shape)}: {e}")
     if len(out) > MAX_RANK:
         fail(path, layer.mark_of(None), f"{kind.name} layer '{layer.name}' would output {len(out)} axes; the limit is {MAX_RANK}")
-    if any(d.bit_length() > MAX_SIZE_BITS for d in out):  # embedding and flatten, again and again
+    if max(out) >> MAX_SIZE_BITS:  # an axis of 2**1660 or more: embedding and flatten, again and again
         fail(path, layer.mark_of(None), f"{kind.name} layer '{layer.name}' would output an axis of more than {MAX_SIZE_DIGITS:,} digits")
     tensors = kind.weights(cfg, shape, out)
     unshared = kind.unshared_weights(cfg, shape, out)
-    n = _elements(tensors)
     if unshared is not None:
-        u = _elements(unshared)
-        unshared = u["weight"] + u["bias"] + u["state"]
-    counts = Counts(n["weight"], n["bias"], n["state"], layer.trainable, unshared)
+        unshared = sum(_elements(unshared))
+    counts = Counts(*_elements(tensors), layer.trainable, unshared)
     return LayerReport(layer.name, kind.name, cfg.get("activation"), shape, out, counts, tensors)
 
 

@@ -380,8 +380,11 @@ def _build():
               for a in ACTIVATIONS if a not in ("leaky_relu", "elu")]
     types.append(Simple("leaky_relu", "activation", (Field("negative_slope", number, 0.01),), aliases={"alpha": "negative_slope"}))
     types.append(Simple("elu", "activation", (Field("alpha", number, 1.0),)))
-    for t in types:
+    for t in types:  # derived once, for the parser's single pass over a layer
         t.known = COMMON + tuple(f.name for f in t.fields)
+        t.field_by_name = {f.name: f for f in t.fields}
+        t.defaults = {f.name: f.default for f in t.fields if f.default is not Field.REQUIRED}
+        t.required = tuple(f.name for f in t.fields if f.default is Field.REQUIRED)
     return {t.name: t for t in types}
 
 

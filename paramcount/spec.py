@@ -59,18 +59,12 @@ class Node:
                 self._value = self._scalar()
             elif isinstance(y, yaml.SequenceNode):
                 self._tag("seq")
-                self.check.spend(self.mark, len(y.value))
+                self.check.spend(self, len(y.value))
                 self._value = [Node(item, self.check, y.start_mark) for item in y.value]
             else:
                 self._tag("map")
-                self.check.spend(self.mark, len(y.value))
-                if id(y) in self.check.merging:  # `&a {<<: *a}`: an anchor merged into itself
-                    raise LimitExceeded([Problem.at(self.check.path, self.mark, "a mapping merges itself ('<<')")])
-                self.check.merging.add(id(y))
-                try:
-                    self._value, self._keys = self._mapping()
-                finally:
-                    self.check.merging.discard(id(y))
+                self.check.spend(self, len(y.value))
+                self._value, self._keys = self._mapping()
         return self._value
 
     @property
@@ -128,15 +122,27 @@ class Node:
                 self.check.add(ky.start_mark, f"duplicate key {key!r} (first at line {position(keys[key])[0]})")
                 continue
             value[key], keys[key] = Node(vy, self.check, ky.start_mark), ky.start_mark
-        for my in merged:  # `<<: *defaults`: explicit keys win, then earlier merges
-            if not isinstance(my, yaml.MappingNode):
-                fail(self.check.path, my.start_mark, "'<<' merges a mapping or a list of mappings")
-            source = Node(my, self.check)
-            self.check.spend(self.mark, len(source.value))
-            for key, v in source.value.items():
-                if key not in value:
-                    value[key], keys[key] = v, source.keys[key]
+        if merged:
+            self._merge(merged, value, keys)
         return value, keys
+
+    def _merge(self, merged, value, keys):
+        """`<<: *defaults`: explicit keys win, then earlier merges."""
+        merging = self.check.merging  # the mappings whose merges are being typed, to catch a cycle
+        if id(self.y) in merging:  # `&a {<<: *a}`
+            raise LimitExceeded([Problem.at(self.check.path, self.mark, "a mapping merges itself ('<<')")])
+        merging.add(id(self.y))
+        try:
+            for my in merged:
+                if not isinstance(my, yaml.MappingNode):
+                    fail(self.check.path, my.start_mark, "'<<' merges a mapping or a list of mappings")
+                source = Node(my, self.check)
+                self.check.spend(self, len(source.value))
+                for key, v in source.value.items():
+                    if key not in value:
+                        value[key], keys[key] = v, source.keys[key]
+        finally:
+            merging.discard(id(self.y))
 
 
 class Layer:
@@ -254,12 +260,12 @@ class _Checker:
     def __init__(self, path):
         self.path, self.problems, self.nodes, self.merging = path, [], 0, set()
 
-    def spend(self, mark, n):
+    def spend(self, node, n):
         """Count values read, aliases each time they are used: an alias bomb stops here."""
         self.nodes += n
         if self.nodes > MAX_NODES:
             message = f"the spec expands to more than {MAX_NODES:,} values (aliases count each time they are used)"
-            raise LimitExceeded([Problem.at(self.path, mark, message)])
+            raise LimitExceeded([Problem.at(self.path, node.mark, message)])
 
     def add(self, mark, message):
         self.problems.append(Problem.at(self.path, mark, message))
@@ -268,18 +274,27 @@ class _Checker:
         """Report keys that are not fields; with `extensions`, keys starting 'x-' hold anchors and notes."""
         for key in mapping.value:
             if key not in known and not (extensions and key.startswith("x-")):
-                hint = did_you_mean(key, known, aliases)
-                if not hint and key in INFERRED:
-                    hint = "; paramcount reads it off the input shape"
-                self.add(mapping.keys[key], f"{key!r} is not a field of {what}{hint}")
+                self.unknown_key(mapping, key, known, what, aliases)
 
-    def field(self, mapping, field, what, entries=None):
+    def unknown_key(self, mapping, key, known, what, aliases):
+        hint = did_you_mean(key, known, aliases)
+        if not hint and key in INFERRED:
+            hint = "; paramcount reads it off the input shape"
+        self.add(mapping.keys[key], f"{key!r} is not a field of {what}{hint}")
+
+    def field(self, mapping, field, what):
         """A field's checked value, its default, or None after recording a problem."""
-        entry = (entries or mapping.value).get(field.name)
-        if entry is None or (field.default is None and isinstance(entry.y, yaml.ScalarNode) and entry.value is None):
+        entry = mapping.value.get(field.name)
+        if entry is None:
             if field.default is Field.REQUIRED:
                 self.add(mapping.mark, f"{what} is missing '{field.name}'")
             return field.default
+        return self.checked(entry, field)
+
+    def checked(self, entry, field):
+        """A written value checked against its field; null stands for a default of none."""
+        if field.default is None and isinstance(entry.y, yaml.ScalarNode) and entry.value is None:
+            return None
         try:
             return field.check(plain(entry))
         except Invalid as e:
@@ -350,8 +365,7 @@ _TOP = {
     "layers": Field("layers", lambda v: v),
 }
 _MAX_PARAMS = Field("max_params", size)
-_LAYER_NAME = Field("name", _text, None)
-_TRAINABLE = Field("trainable", _flag, True)
+_COMMON = {"type": Field("type", str), "name": Field("name", _text, None), "trainable": Field("trainable", _flag, True)}
 
 
 def build(root, path, source, default_name):
@@ -409,12 +423,19 @@ def _checked_layer(check, node, index):
         hint = did_you_mean(type_name, REGISTRY, TYPE_ALIASES) if isinstance(type_name, str) else ""
         check.add(type_node.mark, f"unknown layer type {describe(type_name)}{hint}")
         return None
-    what = f"{kind.name} layer {index}"
-    check.unknown(node, kind.known, kind.name, kind.aliases)
-    cfg = {f.name: check.field(node, f, what, entries) for f in kind.fields}
+    cfg, common = dict(kind.defaults), {"type": kind.name, "name": None, "trainable": True}
+    for key, entry in entries.items():  # one pass over what is written; defaults are already in
+        field = kind.field_by_name.get(key) or _COMMON.get(key)
+        if field is None:
+            check.unknown_key(node, key, kind.known, kind.name, kind.aliases)
+        elif key != "type":
+            (cfg if key in kind.field_by_name else common)[key] = check.checked(entry, field)
+    for name in kind.required:
+        if name not in entries:
+            check.add(node.mark, f"{kind.name} layer {index} is missing '{name}'")
+            cfg[name] = None
     kind.complete(cfg)
-    name = check.field(node, _LAYER_NAME, what, entries)
-    return Layer(kind, name, cfg, check.field(node, _TRAINABLE, what, entries), node)
+    return Layer(kind, common["name"], cfg, common["trainable"], node)
 
 
 def _name_layers(check, layers):

@@ -22,14 +22,20 @@ ROOT = CORPUS.parent.parent
 MEMORY_BOUND_KIB = 200 * 1024
 HANG_SECONDS = 60
 
-# Runs paramcount in this process and records its own peak memory, even on exit 1 or 2.
+# Runs paramcount in this process and records its own peak memory, even on exit 1 or 2. Linux's
+# VmHWM is this program's high-water mark; ru_maxrss would carry over the parent's across exec.
 CHILD = """
 import os, resource, runpy, sys
 try:
     runpy.run_module("paramcount", run_name="__main__", alter_sys=True)
 finally:
+    try:
+        with open("/proc/self/status") as f:
+            peak = next(line.split()[1] for line in f if line.startswith("VmHWM:"))
+    except OSError:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with open(os.environ["PEAK_FILE"], "w") as f:
-        f.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+        f.write(str(peak))
 """
 
 BIG = "9" * 100
