@@ -12,7 +12,8 @@ from .limits import MAX_BYTES, MAX_DIGITS, MAX_LAYERS, MAX_NODES, MAX_RANK
 from .layers import ANY_LAYER_FIELD, INFERRED, REGISTRY, TYPE_ALIASES, Field, Invalid, describe, first_bad, is_int
 
 _TAG = "tag:yaml.org,2002:"
-_STR, _INT, _SEQ, _MAP, _MERGE = (_TAG + t for t in ("str", "int", "seq", "map", "merge"))
+_STR, _INT, _FLOAT, _BOOL, _NULL, _TIMESTAMP, _SEQ, _MAP, _MERGE = (
+    _TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map", "merge"))
 _PLAIN = "tag:paramcount,2026:plain"  # a plain scalar, typed when (and only when) the spec reads it
 
 
@@ -90,17 +91,17 @@ class Node:
             if text[:1] not in _IMPLICIT:  # no implicit type starts with this character: text
                 return text
             tag = y.tag = _RESOLVER.resolve(yaml.ScalarNode, text, (True, False))
-        if tag == _STR or tag == _TAG + "timestamp":
+        if tag == _STR or tag == _TIMESTAMP:
             return text
         if tag == _INT:
             if len(text) > MAX_DIGITS:
                 fail(self.check.path, y.start_mark, f"an integer may have at most {MAX_DIGITS} digits")
             return int(text) if text.isdigit() else _SAFE.construct_yaml_int(y)
-        if tag == _TAG + "float":
+        if tag == _FLOAT:
             return _SAFE.construct_yaml_float(y)
-        if tag == _TAG + "bool":
+        if tag == _BOOL:
             return _SAFE.construct_yaml_bool(y)
-        if tag == _TAG + "null":
+        if tag == _NULL:
             return None
         self._refuse()
 
@@ -365,7 +366,8 @@ _TOP = {
     "layers": Field("layers", lambda v: v),
 }
 _MAX_PARAMS = Field("max_params", size)
-_COMMON = {"type": Field("type", str), "name": Field("name", _text, None), "trainable": Field("trainable", _flag, True)}
+_NAME = Field("name", _text, None)
+_TRAINABLE = Field("trainable", _flag, True)
 
 
 def build(root, path, source, default_name):
@@ -409,7 +411,7 @@ def _layer(check, node, index):
 
 
 def _checked_layer(check, node, index):
-    if not check.typed(node, "mapping", f"layer {index}"):
+    if not isinstance(node.y, yaml.MappingNode) and not check.typed(node, "mapping", f"layer {index}"):
         return None
     entries = node.value
     type_node = entries.get("type")
@@ -423,19 +425,23 @@ def _checked_layer(check, node, index):
         hint = did_you_mean(type_name, REGISTRY, TYPE_ALIASES) if isinstance(type_name, str) else ""
         check.add(type_node.mark, f"unknown layer type {describe(type_name)}{hint}")
         return None
-    cfg, common = dict(kind.defaults), {"type": kind.name, "name": None, "trainable": True}
+    cfg, name, trainable, fields = dict(kind.defaults), None, True, kind.field_by_name
     for key, entry in entries.items():  # one pass over what is written; defaults are already in
-        field = kind.field_by_name.get(key) or _COMMON.get(key)
-        if field is None:
-            check.unknown_key(node, key, kind.known, kind.name, kind.aliases)
+        field = fields.get(key)
+        if field is not None:
+            cfg[key] = check.checked(entry, field)
+        elif key == "name":
+            name = check.checked(entry, _NAME)
+        elif key == "trainable":
+            trainable = check.checked(entry, _TRAINABLE)
         elif key != "type":
-            (cfg if key in kind.field_by_name else common)[key] = check.checked(entry, field)
-    for name in kind.required:
-        if name not in entries:
-            check.add(node.mark, f"{kind.name} layer {index} is missing '{name}'")
-            cfg[name] = None
+            check.unknown_key(node, key, kind.known, kind.name, kind.aliases)
+    for required in kind.required:
+        if required not in entries:
+            check.add(node.mark, f"{kind.name} layer {index} is missing '{required}'")
+            cfg[required] = None
     kind.complete(cfg)
-    return Layer(kind, common["name"], cfg, common["trainable"], node)
+    return Layer(kind, name, cfg, trainable, node)
 
 
 def _name_layers(check, layers):
