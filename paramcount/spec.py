@@ -236,7 +236,9 @@ def compose(text, path):
         root = loader.get_single_node()
         if root is None or (root.tag == _PLAIN and root.value in ("", "~", "null", "Null", "NULL")):
             return None  # no document, or `---` and nothing else
-        return Node(root, _Checker(path))
+        check = _Checker(path)
+        check.root = Node(root, check)
+        return check.root
     except yaml.MarkedYAMLError as e:
         fail(path, e.problem_mark or e.context_mark, _yaml_message(e))
     except yaml.reader.ReaderError as e:
@@ -259,7 +261,7 @@ class _Checker:
     """Collects every schema problem of a file, so one run reports them all."""
 
     def __init__(self, path):
-        self.path, self.problems, self.nodes, self.merging = path, [], 0, set()
+        self.path, self.problems, self.nodes, self.merging, self.root = path, [], 0, set(), None
 
     def spend(self, node, n):
         """Count values read, aliases each time they are used: an alias bomb stops here."""
@@ -281,6 +283,8 @@ class _Checker:
         hint = did_you_mean(key, known, aliases)
         if not hint and key in INFERRED:
             hint = "; paramcount reads it off the input shape"
+        elif not hint and mapping is self.root and key in ANY_LAYER_FIELD:
+            hint = "; a layer's fields go in an item of 'layers'"
         self.add(mapping.keys[key], f"{key!r} is not a field of {what}{hint}")
 
     def field(self, mapping, field, what):

@@ -137,3 +137,10 @@ def test_presets_are_names_not_paths():
 def test_an_alias_error_points_at_its_use():
     assert errors_of("x-k: &k [3, 3, 3]\ninput: [1, 8, 8]\nlayers:\n  - {type: conv2d, filters: 2, kernel_size: *k}\n") == [
         "spec.yaml:4:32: kernel_size must list 2 values, one per spatial axis, got 3"]
+
+
+def test_a_layer_written_at_the_top_level_gets_a_hint():
+    assert errors_of("type: conv2d\n") == [
+        "spec.yaml:1:1: 'type' is not a field of a spec; a layer's fields go in an item of 'layers'",
+        "spec.yaml:1:1: the spec is missing 'input'",
+        "spec.yaml:1:1: the spec is missing 'layers'"]
