@@ -1,7 +1,7 @@
 """Spec to report: per-layer facts first, totals summed from them, no formatting."""
 
 from .errors import fail
-from .limits import MAX_RANK, MAX_SIZE_BITS, MAX_SIZE_DIGITS
+from .limits import MAX_RANK, MAX_REPORT_BITS, MAX_REPORT_DIGITS, MAX_SIZE_BITS, MAX_SIZE_DIGITS
 from .shapes import ShapeError, product
 
 COUNTS = ("weights", "biases", "trainable", "non_trainable", "params", "params_unshared")
@@ -124,12 +124,16 @@ def layer_report(layer, shape, path):
 
 def analyze(spec, max_params=None):
     """A Report of `spec`; `max_params` adds a limit to the spec's own budget (the stricter counts)."""
-    shape, layers, totals = spec.input_shape, [], Counts()
+    shape, layers, totals, bits = spec.input_shape, [], Counts(), 0
     for layer in spec.layers:
         report = layer_report(layer, shape, spec.path)
         layers.append(report)
         totals.add(report.counts)
         shape = report.output_shape
+        bits += report.counts.params_unshared.bit_length()
+        if bits > MAX_REPORT_BITS:  # hundreds of digits in every layer: too much to print
+            fail(spec.path, layer.mark_of(None), f"the counts up to layer '{layer.name}' hold more than "
+                                                 f"{MAX_REPORT_DIGITS:,} digits in all; the limit keeps output bounded")
     limits = [m for m in (spec.max_params, max_params) if m is not None]
     limit = min(limits) if limits else None
     return Report(

@@ -8,7 +8,7 @@ import click
 
 from . import __version__, render
 from .analyze import analyze
-from .errors import SpecError, position
+from .errors import SpecError, one_line, position
 from .sources import load, load_preset, preset_names
 from .spec import parse_size
 
@@ -23,15 +23,29 @@ class _Command(click.Command):
         # all again and again (nearly half the time on a 10,000-layer spec) to free nothing.
         gc.disable()
         try:
+            if sys.stdout is None:
+                raise OSError("standard output is closed")
             code = super().main(args, prog_name or "paramcount", complete_var, standalone_mode=False, **extra)
+            sys.stdout.flush()
         except click.UsageError as e:
-            click.echo(f"paramcount: error: {e.format_message()}", err=True)
+            click.echo(f"paramcount: error: {one_line(e.format_message())}", err=True)
+            code = BAD_INPUT
+        except BrokenPipeError:
+            _silence_stdout()
+            code = OK
+        except OSError as e:  # a full disk, a closed stdout: the output cannot be written
+            click.echo(f"paramcount: error: cannot write the output: {e.strerror or e}", err=True)
             code = BAD_INPUT
         except click.Abort:
             code = 130
         finally:
             gc.enable()
         sys.exit(code or OK)
+
+
+def _silence_stdout():
+    """`paramcount alexnet | head`: the reader has what it wanted; no second error at exit."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _size(ctx, param, value):
@@ -59,8 +73,8 @@ def _budget_message(report):
     if report.budget_mark is not None:
         where = "{}:{}:{}".format(report.path, *position(report.budget_mark))
     origin = "its budget" if report.budget_mark is not None else "--max-params"
-    return (f"{where}: {report.name} has {render.number(report.totals.params)} params, "
-            f"over the limit of {render.number(report.max_params)} ({origin})")
+    return one_line(f"{where}: {report.name} has {render.number(report.totals.params)} params, "
+                    f"over the limit of {render.number(report.max_params)} ({origin})")
 
 
 def _list_presets(fmt):
@@ -95,8 +109,8 @@ def cli(ctx, specs, fmt, as_json, max_params, list_presets):
     """
     try:
         return _run(ctx, specs, fmt, as_json, max_params, list_presets)
-    except BrokenPipeError:  # `paramcount alexnet | head`: the reader has what it wanted
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+    except BrokenPipeError:  # inside click, which would exit 1 (our budget status)
+        _silence_stdout()
         return OK
 
 

@@ -4,6 +4,18 @@ import re
 
 # What YAML counts as a line break (libyaml and PyYAML alike).
 _BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+# What would break an error's one line or drive a terminal: controls and Unicode line separators.
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text):
+    """`text` with every control character and line break written as an escape."""
+    return CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode(), text)
+
+
+def quote(text, limit=60):
+    """A user's text for a message: quoted, escaped, and cut short if long."""
+    return repr(text if len(text) <= limit else text[:limit] + "…")
 
 
 def position(mark):
@@ -30,8 +42,8 @@ class Problem:
         """From a YAML mark (None: the start of the file)."""
         return cls(path, *position(mark), message)
 
-    def __str__(self):
-        return f"{self.path}:{self.line}:{self.col}: {self.message}"
+    def __str__(self):  # one line, whatever the path or message hold
+        return one_line(f"{self.path}:{self.line}:{self.col}: {self.message}")
 
     def __repr__(self):
         return f"Problem({str(self)!r})"
@@ -40,8 +52,8 @@ class Problem:
 class SpecError(Exception):
     """Bad input: one or more problems, reported in file order."""
 
-    def __init__(self, problems):
-        self.problems = sorted(problems, key=lambda p: (p.line, p.col))
+    def __init__(self, problems, ordered=False):
+        self.problems = list(problems) if ordered else sorted(problems, key=lambda p: (p.line, p.col))
         super().__init__("\n".join(map(str, self.problems)))
 
 
@@ -55,7 +67,9 @@ def fail(path, mark, message):
 
 def did_you_mean(word, choices, aliases=None, cutoff=0.6):
     """A ' did you mean ...?' suffix, or ''. Aliases map foreign names (torch, Keras) to ours."""
-    key = word.lower().replace("_", "").replace("-", "") if isinstance(word, str) else ""
+    if not isinstance(word, str) or len(word) > 64:  # nothing that long is a name of ours
+        return ""
+    key = word.lower().replace("_", "").replace("-", "")
     for alias, target in (aliases or {}).items():
         if alias.lower().replace("_", "") == key:
             return f"; did you mean '{target}'?"

@@ -4,7 +4,8 @@ The parser, the did-you-mean and the README's reference table all read `REGISTRY
 so adding a layer type touches this file only.
 """
 
-from .shapes import ShapeError, product, same_padding, window_positions
+from .errors import quote
+from .shapes import ShapeError, product, window_positions
 
 
 class Invalid(Exception):
@@ -31,7 +32,9 @@ def describe(v):
         return "nothing (null)"
     if isinstance(v, int) and v.bit_length() > 64:
         return f"an integer of {len(str(abs(v)))} digits"
-    return repr(v) if isinstance(v, (str, int)) else "a nested list or mapping"
+    if isinstance(v, str):
+        return quote(v)
+    return repr(v) if isinstance(v, int) else "a nested list or mapping"
 
 
 def _short(v):

@@ -118,7 +118,7 @@ def presets_markdown(presets):
 def column_widths(columns, kinds, available, width=len):
     """Widths that fit `available` if they can: each column at least its longest word (whole
     cells in "w" and "n" columns; headers always wrap), the rest shared out towards each
-    column's natural width. None when the natural widths fit. `width` measures text in
+    column's natural width. `width` measures text in
     terminal cells (a CJK character or an emoji takes two)."""
 
     def longest_word(cells):
@@ -129,7 +129,7 @@ def column_widths(columns, kinds, available, width=len):
              for col, k in zip(columns, kinds)]
     overhead = 3 * len(columns) + 1  # a space either side of each cell, and the rules between
     if sum(natural) + overhead <= available:
-        return None
+        return natural
     widths, spare = list(floor), max(available - overhead - sum(floor), 0)
     order = sorted(range(len(columns)), key=lambda i: natural[i] - floor[i])
     for n, i in enumerate(order):  # smallest needs first, each up to a fair share of what is left
@@ -139,6 +139,9 @@ def column_widths(columns, kinds, available, width=len):
     return widths
 
 
+ROWS_PER_PIECE = 500  # rich holds a whole table in memory; a long one is printed in pieces
+
+
 def print_table(console, heading, headers, body, kinds, footer=None, after=()):
     """A rich table that never cuts a cell: text wraps between words, numbers stay whole,
     and where even that cannot fit the console, the table is printed wider."""
@@ -146,19 +149,28 @@ def print_table(console, heading, headers, body, kinds, footer=None, after=()):
     from rich.table import Table
     from rich.text import Text
 
-    columns = list(zip(headers, *body, *([footer] if footer else [])))
-    widths = column_widths(columns, kinds, console.width, cell_len)
+    widths = column_widths(list(zip(headers, *body, *([footer] if footer else []))), kinds, console.width, cell_len)
     saved = console.width
-    if widths and sum(widths) + 3 * len(widths) + 1 > console.width:
-        console.width = sum(widths) + 3 * len(widths) + 1
+    console.width = max(saved, sum(widths) + 3 * len(widths) + 1)
     console.print(Text(heading, style="bold"), soft_wrap=True)  # a title of its own: never cut
-    table = Table(show_footer=footer is not None)
-    for i, (h, k) in enumerate(zip(headers, kinds)):
-        table.add_column(h, footer=Text(footer[i]) if footer else "", justify="right" if k == "n" else "left",
-                         overflow="fold", width=widths[i] if widths else None)
-    for row in body:
-        table.add_row(*(Text(cell) for cell in row))  # Text: names from a spec are never markup
-    console.print(table)
+    pieces = [body[i:i + ROWS_PER_PIECE] for i in range(0, len(body), ROWS_PER_PIECE)] or [[]]
+    for n, rows in enumerate(pieces):
+        first, last = n == 0, n == len(pieces) - 1
+        table = Table(show_header=first, show_footer=last and footer is not None)
+        for i, (h, k) in enumerate(zip(headers, kinds)):
+            table.add_column(h, footer=Text(footer[i]) if footer else "", justify="right" if k == "n" else "left",
+                             overflow="fold", width=widths[i])
+        for row in rows:
+            table.add_row(*(Text(cell) for cell in row))  # Text: names from a spec are never markup
+        if len(pieces) == 1:
+            console.print(table)
+            continue
+        with console.capture() as capture:
+            console.print(table)
+        lines = capture.get().splitlines(keepends=True)
+        # The same column widths in every piece: without the bottom edge of one piece and the
+        # top edge of the next, the pieces read as one table.
+        console.file.write("".join(lines[0 if first else 1:None if last else -1]))
     for line in after:
         console.print(Text(line), soft_wrap=True)
     console.width = saved

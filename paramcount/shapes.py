@@ -16,13 +16,6 @@ def product(dims):
     return n
 
 
-def same_padding(length, kernel, stride, dilation=1):
-    """(left, right) padding that keeps ceil(length / stride) positions; the odd unit goes right."""
-    out = -(-length // stride)
-    total = max((out - 1) * stride + dilation * (kernel - 1) + 1 - length, 0)
-    return total // 2, total - total // 2
-
-
 def window_positions(length, kernel, stride, padding, dilation=1, ceil_mode=False):
     """How many windows fit along one axis.
 

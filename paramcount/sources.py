@@ -1,6 +1,7 @@
 """Where specs come from: a file, standard input, or a preset shipped in architectures/."""
 
 import os
+import stat
 import sys
 
 from .errors import did_you_mean, fail
@@ -25,6 +26,12 @@ def preset_names():
 def load_file(path, source=None, name=None):
     """A spec from a file; errors name `path` as given."""
     try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        mode = 0  # open() says why
+    if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):  # opening one would wait for a writer
+        fail(path, None, "is a pipe or socket, not a spec file (use '-' for standard input)")
+    try:
         with open(path, "rb") as f:
             data = f.read(MAX_READ)
     except IsADirectoryError:
@@ -42,6 +49,8 @@ def load_preset(name):
 
 
 def load_stdin():
+    if sys.stdin is None:
+        fail("<stdin>", None, "standard input is closed")
     return load_text(decode(sys.stdin.buffer.read(MAX_READ), "<stdin>"), "<stdin>", "<stdin>", "stdin")
 
 
@@ -49,7 +58,7 @@ def load(arg):
     """What the command line means by SPEC: '-', a path, or a preset name."""
     if arg == "-":
         return load_stdin()
-    if os.path.exists(arg) or os.sep in arg or arg.endswith((".yaml", ".yml")):
+    if os.path.lexists(arg) or os.sep in arg or arg.endswith((".yaml", ".yml")):
         return load_file(arg)
     if arg in preset_names():
         return load_preset(arg)

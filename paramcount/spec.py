@@ -7,8 +7,8 @@ import re
 
 import yaml
 
-from .errors import LimitExceeded, Problem, SpecError, did_you_mean, fail, position, text_position
-from .limits import MAX_BYTES, MAX_DIGITS, MAX_LAYERS, MAX_NODES, MAX_RANK
+from .errors import CONTROL, LimitExceeded, Problem, SpecError, did_you_mean, fail, position, quote, text_position
+from .limits import MAX_BYTES, MAX_DIGITS, MAX_LAYERS, MAX_NODES, MAX_PROBLEMS, MAX_RANK
 from .layers import ANY_LAYER_FIELD, INFERRED, REGISTRY, TYPE_ALIASES, Field, Invalid, describe, first_bad, is_int
 
 _TAG = "tag:yaml.org,2002:"
@@ -29,6 +29,7 @@ class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
 _RESOLVER = yaml.resolver.Resolver()  # YAML 1.1's implicit types, as the safe loader has them
 _IMPLICIT = _RESOLVER.yaml_implicit_resolvers  # by first character
 _SAFE = yaml.constructor.SafeConstructor()  # its scalar methods type ints, floats and bools
+_CONSTRUCT = {_INT: _SAFE.construct_yaml_int, _FLOAT: _SAFE.construct_yaml_float, _BOOL: _SAFE.construct_yaml_bool}
 _UNSET = object()
 TOP_FIELDS = ("name", "description", "input", "budget", "layers")
 
@@ -85,25 +86,27 @@ class Node:
     def _scalar(self):
         y = self.y
         tag, text = y.tag, y.value
+        if len(text) > 64:  # long text costs by its length, each time an alias uses it
+            self.check.spend(self, len(text) // 64)
         if tag == _PLAIN:
-            if text.isdigit() and len(text) <= MAX_DIGITS:
-                return int(text)
+            if text.isascii() and text.isdigit() and (text[0] != "0" or text == "0") and len(text) <= MAX_DIGITS:
+                return int(text)  # the common case; YAML 1.1 reads 010 as octal, so that goes on
             if text[:1] not in _IMPLICIT:  # no implicit type starts with this character: text
                 return text
             tag = y.tag = _RESOLVER.resolve(yaml.ScalarNode, text, (True, False))
         if tag == _STR or tag == _TIMESTAMP:
             return text
-        if tag == _INT:
-            if len(text) > MAX_DIGITS:
-                fail(self.check.path, y.start_mark, f"an integer may have at most {MAX_DIGITS} digits")
-            return int(text) if text.isdigit() else _SAFE.construct_yaml_int(y)
-        if tag == _FLOAT:
-            return _SAFE.construct_yaml_float(y)
-        if tag == _BOOL:
-            return _SAFE.construct_yaml_bool(y)
         if tag == _NULL:
             return None
-        self._refuse()
+        construct = _CONSTRUCT.get(tag)
+        if construct is None:
+            self._refuse()
+        if tag == _INT and len(text) > MAX_DIGITS:
+            fail(self.check.path, y.start_mark, f"an integer may have at most {MAX_DIGITS} digits")
+        try:
+            return construct(y)
+        except (ValueError, IndexError, KeyError, TypeError, OverflowError):  # `!!int abc`, `0x_`, `!!bool maybe`
+            fail(self.check.path, y.start_mark, f"{quote(text)} is not a valid {tag.replace(_TAG, '')}")
 
     def _mapping(self):
         value, keys, merged = {}, {}, []
@@ -117,10 +120,15 @@ class Node:
                     if not isinstance(key, str):
                         fail(self.check.path, ky.start_mark, f"keys must be text, got {describe(key)}")
             if key == "<<" and ky.tag != _STR:
-                merged += vy.value if isinstance(vy, yaml.SequenceNode) else [vy]
+                if isinstance(vy, yaml.SequenceNode):
+                    if vy.tag != _SEQ:
+                        Node(vy, self.check)._refuse()
+                    merged += vy.value
+                else:
+                    merged.append(vy)
                 continue
             if key in keys:  # recorded, not raised, so the rest of the file is still checked
-                self.check.add(ky.start_mark, f"duplicate key {key!r} (first at line {position(keys[key])[0]})")
+                self.check.add(ky.start_mark, f"duplicate key {quote(key)} (first at line {position(keys[key])[0]})")
                 continue
             value[key], keys[key] = Node(vy, self.check, ky.start_mark), ky.start_mark
         if merged:
@@ -131,7 +139,7 @@ class Node:
         """`<<: *defaults`: explicit keys win, then earlier merges."""
         merging = self.check.merging  # the mappings whose merges are being typed, to catch a cycle
         if id(self.y) in merging:  # `&a {<<: *a}`
-            raise LimitExceeded([Problem.at(self.check.path, self.mark, "a mapping merges itself ('<<')")])
+            self.check.stop(self.mark, "a mapping merges itself ('<<')")
         merging.add(id(self.y))
         try:
             for my in merged:
@@ -178,13 +186,15 @@ def parse_size(text):
     """'61706', '60k', '1.5M', '7B' to an int; ValueError for anything else."""
     m = re.fullmatch(_SIZE, text)
     if not m:
-        raise ValueError(f"{text!r} is not a size like 61706, 60k, 1.5M or 7B")
+        raise ValueError(f"{quote(text)} is not a size like 61706, 60k, 1.5M or 7B")
     whole, frac, suffix = m.group(1), m.group(2) or "", m.group(3)
+    if len(whole) + len(frac) > MAX_DIGITS:
+        raise ValueError(f"{quote(text)} has more than {MAX_DIGITS} digits")
     scaled, den = int(whole + frac) * _SCALE[suffix], 10 ** len(frac)
     if scaled % den:
-        raise ValueError(f"{text!r} is not a whole number of parameters")
+        raise ValueError(f"{quote(text)} is not a whole number of parameters")
     if scaled == 0:
-        raise ValueError(f"{text!r} must be more than zero")
+        raise ValueError(f"{quote(text)} must be more than zero")
     return scaled // den
 
 
@@ -262,16 +272,27 @@ class _Checker:
 
     def __init__(self, path):
         self.path, self.problems, self.nodes, self.merging, self.root = path, [], 0, set(), None
+        self.seen, self.hints = set(), {}
 
     def spend(self, node, n):
         """Count values read, aliases each time they are used: an alias bomb stops here."""
         self.nodes += n
         if self.nodes > MAX_NODES:
             message = f"the spec expands to more than {MAX_NODES:,} values (aliases count each time they are used)"
-            raise LimitExceeded([Problem.at(self.path, node.mark, message)])
+            self.stop(node.mark, message)
+
+    def stop(self, mark, message):
+        """A limit is reached: the problems so far in file order, then why the check stops."""
+        raise LimitExceeded(SpecError(self.problems).problems + [Problem.at(self.path, mark, message)], ordered=True)
 
     def add(self, mark, message):
-        self.problems.append(Problem.at(self.path, mark, message))
+        problem = Problem.at(self.path, mark, message)
+        if (problem.line, problem.col, message) in self.seen:  # an aliased layer, reported once
+            return
+        if len(self.problems) >= MAX_PROBLEMS:  # enough to act on; the rest would only cost time
+            self.stop(mark, f"more problems follow; stopping after {MAX_PROBLEMS}")
+        self.seen.add((problem.line, problem.col, message))
+        self.problems.append(problem)
 
     def unknown(self, mapping, known, what, aliases=None, extensions=False):
         """Report keys that are not fields; with `extensions`, keys starting 'x-' hold anchors and notes."""
@@ -280,12 +301,14 @@ class _Checker:
                 self.unknown_key(mapping, key, known, what, aliases)
 
     def unknown_key(self, mapping, key, known, what, aliases):
-        hint = did_you_mean(key, known, aliases)
+        hint = self.hints.get((key, what))  # the same misspelling in every use of an aliased layer
+        if hint is None:
+            hint = self.hints[key, what] = did_you_mean(key, known, aliases)
         if not hint and key in INFERRED:
             hint = "; paramcount reads it off the input shape"
         elif not hint and mapping is self.root and key in ANY_LAYER_FIELD:
             hint = "; a layer's fields go in an item of 'layers'"
-        self.add(mapping.keys[key], f"{key!r} is not a field of {what}{hint}")
+        self.add(mapping.keys[key], f"{quote(key)} is not a field of {what}{hint}")
 
     def field(self, mapping, field, what):
         """A field's checked value, its default, or None after recording a problem."""
@@ -323,15 +346,14 @@ def plain(node):
     return [i.value if isinstance(i.y, yaml.ScalarNode) else i for i in v] if isinstance(v, list) else v
 
 
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # would break a one-line error or drive a terminal
 
 
 def _text(v):
     """A name: non-empty text on one line."""
     if not (isinstance(v, str) and v.strip()):
         raise Invalid(f"must be text, got {describe(v)}")
-    if _CONTROL.search(v):
-        raise Invalid(f"must not hold control characters or line breaks, got {v!r}")
+    if CONTROL.search(v):
+        raise Invalid(f"must not hold control characters or line breaks, got {quote(v)}")
     return v
 
 
@@ -339,8 +361,8 @@ def _prose(v):
     """A description: text whose lines may break, without other control characters."""
     if not isinstance(v, str):
         raise Invalid(f"must be text, got {describe(v)}")
-    if _CONTROL.search(v.replace("\n", " ").replace("\t", " ")):
-        raise Invalid(f"must not hold control characters, got {v!r}")
+    if CONTROL.search(v.replace("\n", " ").replace("\t", " ")):
+        raise Invalid(f"must not hold control characters, got {quote(v)}")
     return v
 
 
@@ -382,6 +404,9 @@ def build(root, path, source, default_name):
     if not check.typed(root, "mapping", "a spec"):
         raise SpecError(check.problems)
     check.unknown(root, TOP_FIELDS, "a spec", {"input_shape": "input", "model": "name"}, extensions=True)
+    for key, entry in root.value.items():
+        if key.startswith("x-"):
+            _check_tags(check, entry.y)
     top = {k: check.field(root, f, "the spec") for k, f in _TOP.items()}
     max_params = budget_mark = None
     budget = root.value.get("budget")
@@ -402,6 +427,30 @@ def build(root, path, source, default_name):
         raise SpecError(check.problems)
     return Spec(name=top["name"] or default_name, description=top["description"], input_shape=top["input"],
                 max_params=max_params, budget_mark=budget_mark, layers=layers, path=path, source=source, node=root)
+
+
+_PLAIN_TAGS = {
+    yaml.ScalarNode: {_PLAIN, _STR, _INT, _FLOAT, _BOOL, _NULL, _TIMESTAMP},
+    yaml.SequenceNode: {_SEQ},
+    yaml.MappingNode: {_MAP, _MERGE},
+}
+
+
+def _check_tags(check, y):
+    """Refuse any other tag in an `x-` value, which the spec never reads; each node once, however aliased."""
+    seen, todo = set(), [y]
+    while todo:
+        y = todo.pop()
+        if id(y) in seen:
+            continue
+        seen.add(id(y))
+        if y.tag not in _PLAIN_TAGS[type(y)]:
+            check.add(y.start_mark, f"tag {y.tag.replace(_TAG, '!!')} is not allowed: a spec holds only plain YAML values")
+        if isinstance(y, yaml.SequenceNode):
+            todo += y.value
+        elif isinstance(y, yaml.MappingNode):
+            for pair in y.value:
+                todo += pair
 
 
 def _layer(check, node, index):
@@ -457,7 +506,7 @@ def _name_layers(check, layers):
             layer.name = f"{layer.type.name}_{n}"
         if layer.name in seen:
             first = seen[layer.name].mark_of("name")
-            check.add(layer.mark_of("name"), f"layer name {layer.name!r} is already used (line {position(first)[0]})")
+            check.add(layer.mark_of("name"), f"layer name {quote(layer.name)} is already used (line {position(first)[0]})")
         seen.setdefault(layer.name, layer)
 
 

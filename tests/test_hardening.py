@@ -144,3 +144,90 @@ def test_a_layer_written_at_the_top_level_gets_a_hint():
         "spec.yaml:1:1: 'type' is not a field of a spec; a layer's fields go in an item of 'layers'",
         "spec.yaml:1:1: the spec is missing 'input'",
         "spec.yaml:1:1: the spec is missing 'layers'"]
+
+
+# -- from the review of issue 3 --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value,message", [
+    ("²", "units must be a positive integer, got '²'"),  # isdigit() is true, int() refuses it
+    ("١٢", "units must be a positive integer, got '١٢'"),  # YAML reads other scripts' digits as text
+    ("0x_", "'0x_' is not a valid int"),
+    ("!!int abc", "'abc' is not a valid int"),
+    ("!!int 1.5", "'1.5' is not a valid int"),
+    ('!!int ""', "'' is not a valid int"),
+    ("!!int -", "'-' is not a valid int"),
+    ("!!float abc", "'abc' is not a valid float"),
+    ("!!bool abc", "'abc' is not a valid bool"),
+])
+def test_scalars_that_crashed_the_reader(value, message):
+    assert errors_of(f"input: [4]\nlayers: [{{type: dense, units: {value}}}]\n") == [f"spec.yaml:2:31: {message}"]
+
+
+def test_a_leading_zero_is_octal_as_yaml_says():
+    from paramcount import analyze
+
+    spec = "input: [4]\nlayers: [{type: dense, units: %s}]\n"
+    assert [analyze(load_text(spec % u)).totals.biases for u in ("010", "+010", "0_10", "10")] == [8, 8, 8, 10]
+
+
+def test_a_size_too_long_to_print_is_refused():
+    nines = "9" * 4290
+    assert errors_of(f'input: [4]\nbudget: {{max_params: "{nines}T"}}\nlayers: [{{type: relu}}]\n') == [
+        f"spec.yaml:2:22: max_params '{'9' * 60}…' has more than 300 digits"]
+    result = run("--max-params", nines + "T", "lenet5")
+    assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1
+
+
+def test_unicode_line_separators_are_refused_in_names():
+    [line] = errors_of('input: [4]\nlayers: [{type: dense, units: 2, name: "a\\Lb"}]\n')
+    assert line == "spec.yaml:2:40: name must not hold control characters or line breaks, got 'a\\u2028b'"
+
+
+def test_a_path_with_a_line_break_stays_on_one_line():
+    result = run("evil\nname.yaml")
+    assert result.stderr == "evil\\nname.yaml:1:1: cannot read: No such file or directory\n"
+
+
+def test_a_fifo_is_refused_without_waiting(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    result = run(str(fifo))
+    assert result.stderr == f"{fifo}:1:1: is a pipe or socket, not a spec file (use '-' for standard input)\n"
+
+
+def test_a_symlink_loop_says_so(tmp_path):
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    assert run(str(tmp_path / "a")).stderr == f"{tmp_path / 'a'}:1:1: cannot read: Too many levels of symbolic links\n"
+
+
+@pytest.mark.parametrize("text,position", [
+    ('x-a: !!python/object/apply:os.system ["echo pwned"]\ninput: [4]\nlayers: [{type: relu}]\n', "1:6"),
+    ("input: [4]\nlayers: [{<<: !!python/object/apply:os.system [{name: q}], type: relu}]\n", "2:15"),
+])
+def test_unsafe_tags_are_refused_where_the_spec_never_reads(text, position):
+    assert errors_of(text) == [
+        f"spec.yaml:{position}: tag !!python/object/apply:os.system is not allowed: a spec holds only plain YAML values"]
+
+
+def test_closed_standard_streams_and_a_full_disk():
+    closed_stdin = subprocess.run([sys.executable, "-c", "import os, runpy, sys; os.close(0); sys.stdin = None; "
+                                   "sys.argv = ['paramcount', '-']; runpy.run_module('paramcount', run_name='__main__')"],
+                                  capture_output=True, text=True, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert (closed_stdin.returncode, closed_stdin.stderr) == (2, "<stdin>:1:1: standard input is closed\n")
+    if os.path.exists("/dev/full"):
+        with open("/dev/full", "w") as full:
+            result = subprocess.run([sys.executable, "-m", "paramcount", "lenet5"], stdout=full, stderr=subprocess.PIPE,
+                                    text=True, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+        assert (result.returncode, result.stderr) == (2, "paramcount: error: cannot write the output: No space left on device\n")
+
+
+def test_a_long_table_is_one_table():
+    """Printed in pieces of 500 rows (rich holds a whole table in memory), it must read as one."""
+    text = "input: [8]\nlayers:\n" + "".join(f"  - {{type: dense, units: 8, name: l{i}}}\n" for i in range(1200))
+    lines = run("-", input=text, env={"COLUMNS": "100"}).stdout.splitlines()
+    rows = [line for line in lines if line.startswith("│ l")]
+    assert [row.split()[1] for row in rows] == [f"l{i}" for i in range(1200)]
+    edges = [line for line in lines if line[:1] in "┏┡├└┌"]
+    assert [edge[0] for edge in edges] == ["┏", "┡", "├", "└"]  # top, under the header, above the total, bottom
