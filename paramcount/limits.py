@@ -2,7 +2,7 @@
 seconds. Each is checked where the input is read, with a message that names it; the README's
 Safety section gives the measured figures."""
 
-MAX_BYTES = 2**19  # 512 KiB; a 10,000-layer spec takes about 250 KiB, and parsed YAML can cost 270 bytes a byte
+MAX_BYTES = 384 * 2**10  # a 10,000-layer spec takes about 250 KiB; parsed YAML can cost 270 bytes a byte
 MAX_NODES = 500_000  # YAML values the spec reads, aliases and merges counted each time they are used
 MAX_LAYERS = 10_000
 MAX_DIGITS = 300  # in one integer; counts are exact products of these
