@@ -247,8 +247,8 @@ def compose(text, path):
         if root is None or (root.tag == _PLAIN and root.value in ("", "~", "null", "Null", "NULL")):
             return None  # no document, or `---` and nothing else
         check = _Checker(path)
-        check.root = Node(root, check)
-        return check.root
+        check.root = root  # the YAML node, not a Node: a Node holds its checker, and a cycle outlives the run
+        return Node(root, check)
     except yaml.MarkedYAMLError as e:
         fail(path, e.problem_mark or e.context_mark, _yaml_message(e))
     except yaml.reader.ReaderError as e:
@@ -306,7 +306,7 @@ class _Checker:
             hint = self.hints[key, what] = did_you_mean(key, known, aliases)
         if not hint and key in INFERRED:
             hint = "; paramcount reads it off the input shape"
-        elif not hint and mapping is self.root and key in ANY_LAYER_FIELD:
+        elif not hint and mapping.y is self.root and key in ANY_LAYER_FIELD:
             hint = "; a layer's fields go in an item of 'layers'"
         self.add(mapping.keys[key], f"{quote(key)} is not a field of {what}{hint}")
 
