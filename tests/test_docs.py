@@ -17,3 +17,36 @@ def test_every_layer_type_and_field_is_documented():
         assert f"| `{kind.name}` |" in README
         for field in kind.fields:
             assert f"`{field.name}`" in README
+
+
+def _block_after(marker):
+    """The text of the first fenced block after `marker` in the README."""
+    rest = README[README.index(marker):]
+    start = rest.index("```\n") + 4
+    return rest[start:rest.index("```", start)]
+
+
+def test_the_pasted_table_is_what_paramcount_prints():
+    from click.testing import CliRunner
+
+    from paramcount.cli import cli
+
+    result = CliRunner().invoke(cli, ["lenet5"], env={"COLUMNS": "100", "NO_COLOR": "1"})
+    assert result.exit_code == 0
+    assert result.stdout == _block_after("`COLUMNS=100 paramcount lenet5`:")
+
+
+def test_the_pasted_errors_are_what_paramcount_prints(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from paramcount.cli import cli
+
+    session = _block_after("in file order; shape errors stop at the first").splitlines()
+    spec = session[1:session.index("$ paramcount mynet.yaml")]
+    errors = session[session.index("$ paramcount mynet.yaml") + 1:session.index("$ paramcount lenet5 --max-params 60k >/dev/null")]
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mynet.yaml").write_text("\n".join(spec) + "\n")
+    result = CliRunner().invoke(cli, ["mynet.yaml"])
+    assert (result.exit_code, result.stderr.splitlines()) == (2, errors)
+    budget = CliRunner().invoke(cli, ["lenet5", "--max-params", "60k"])
+    assert (budget.exit_code, budget.stderr) == (1, session[-1] + "\n")
