@@ -101,7 +101,14 @@ def padding(ndim):
     def check(v):
         if v == "same":
             return v
-        return (0,) * ndim if v == "valid" else ints(v)
+        if v == "valid":
+            return (0,) * ndim
+        if isinstance(v, str):
+            from .errors import did_you_mean
+
+            raise Invalid(f"must be a non-negative integer or a list of {ndim}, 'valid' or 'same', got {describe(v)}"
+                          f"{did_you_mean(v, ('valid', 'same'))}")
+        return ints(v)
 
     return check
 

@@ -231,3 +231,9 @@ def test_a_long_table_is_one_table():
     assert [row.split()[1] for row in rows] == [f"l{i}" for i in range(1200)]
     edges = [line for line in lines if line[:1] in "┏┡├└┌"]
     assert [edge[0] for edge in edges] == ["┏", "┡", "├", "└"]  # top, under the header, above the total, bottom
+
+
+def test_a_padding_mode_in_the_wrong_case_gets_a_suggestion():
+    assert errors_of("input: [1, 8, 8]\nlayers: [{type: conv2d, filters: 2, kernel_size: 3, padding: Same}]\n") == [
+        "spec.yaml:2:62: padding must be a non-negative integer or a list of 2, 'valid' or 'same', got 'Same'; "
+        "did you mean 'same'?"]
