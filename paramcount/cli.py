@@ -83,8 +83,7 @@ def _budget_message(report):
 def _list_presets(fmt):
     presets = [(name, analyze(load_preset(name))) for name in preset_names()]
     if fmt == "json":
-        click.echo(render.json.dumps([{"preset": n, "name": r.name, "params": r.totals.params,
-                                       "description": r.description} for n, r in presets], indent=2))
+        click.echo(render.presets_json(presets))
         return OK
     body = [(n, render.number(r.totals.params), r.description) for n, r in presets]
     if fmt == "markdown":

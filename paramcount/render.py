@@ -111,6 +111,12 @@ def to_markdown(report):
     return "\n".join(lines) + "\n"
 
 
+def presets_json(presets):
+    """(preset name, report) pairs as the JSON list of --list-presets --format json."""
+    return json.dumps([{"preset": name, "name": r.name, "params": r.totals.params, "description": r.description}
+                       for name, r in presets], indent=2)
+
+
 def presets_markdown(presets):
     return "\n".join(markdown_table(PRESET_HEADERS, presets, PRESET_KINDS)) + "\n"
 

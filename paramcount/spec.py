@@ -9,7 +9,7 @@ import yaml
 
 from .errors import CONTROL, LimitExceeded, Problem, SpecError, did_you_mean, fail, position, quote, text_position
 from .limits import MAX_BYTES, MAX_DIGITS, MAX_LAYERS, MAX_NODES, MAX_PROBLEMS, MAX_RANK
-from .layers import ANY_LAYER_FIELD, INFERRED, REGISTRY, TYPE_ALIASES, Field, Invalid, describe, first_bad, is_int
+from .layers import ANY_LAYER_FIELD, INFERRED, REGISTRY, TYPE_ALIASES, Field, Invalid, boolean, describe, first_bad, is_int
 
 _TAG = "tag:yaml.org,2002:"
 _STR, _INT, _FLOAT, _BOOL, _NULL, _TIMESTAMP, _SEQ, _MAP, _MERGE = (
@@ -32,6 +32,10 @@ _SAFE = yaml.constructor.SafeConstructor()  # its scalar methods type ints, floa
 _CONSTRUCT = {_INT: _SAFE.construct_yaml_int, _FLOAT: _SAFE.construct_yaml_float, _BOOL: _SAFE.construct_yaml_bool}
 _UNSET = object()
 TOP_FIELDS = ("name", "description", "input", "budget", "layers")
+
+
+def _refusal(y):
+    return f"tag {y.tag.replace(_TAG, '!!')} is not allowed: a spec holds only plain YAML values"
 
 
 class Node:
@@ -76,8 +80,7 @@ class Node:
         return self._keys
 
     def _refuse(self):
-        y = self.y
-        fail(self.check.path, y.start_mark, f"tag {y.tag.replace(_TAG, '!!')} is not allowed: a spec holds only plain YAML values")
+        fail(self.check.path, self.y.start_mark, _refusal(self.y))
 
     def _tag(self, kind):
         if self.y.tag != _TAG + kind:
@@ -346,8 +349,6 @@ def plain(node):
     return [i.value if isinstance(i.y, yaml.ScalarNode) else i for i in v] if isinstance(v, list) else v
 
 
-
-
 def _text(v):
     """A name: non-empty text on one line."""
     if not (isinstance(v, str) and v.strip()):
@@ -378,12 +379,6 @@ def _shape(v):
     return tuple(v)
 
 
-def _flag(v):
-    if isinstance(v, bool):
-        return v
-    raise Invalid(f"must be true or false, got {describe(v)}")
-
-
 _TOP = {
     "name": Field("name", _text, None),
     "description": Field("description", _prose, ""),
@@ -393,7 +388,7 @@ _TOP = {
 }
 _MAX_PARAMS = Field("max_params", size)
 _NAME = Field("name", _text, None)
-_TRAINABLE = Field("trainable", _flag, True)
+_TRAINABLE = Field("trainable", boolean, True)
 
 
 def build(root, path, source, default_name):
@@ -445,7 +440,7 @@ def _check_tags(check, y):
             continue
         seen.add(id(y))
         if y.tag not in _PLAIN_TAGS[type(y)]:
-            check.add(y.start_mark, f"tag {y.tag.replace(_TAG, '!!')} is not allowed: a spec holds only plain YAML values")
+            check.add(y.start_mark, _refusal(y))
         if isinstance(y, yaml.SequenceNode):
             todo += y.value
         elif isinstance(y, yaml.MappingNode):
