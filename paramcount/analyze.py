@@ -1,8 +1,18 @@
-"""Spec to report: per-layer facts first, totals summed from them, no formatting."""
+"""Spec to report: each node of the structure infers its output shape from its input and counts
+what it owns; composites sum their children; totals come from the top. No formatting here.
 
-from .errors import fail
-from .limits import MAX_RANK, MAX_REPORT_BITS, MAX_REPORT_DIGITS, MAX_SIZE_BITS, MAX_SIZE_DIGITS
+Every tensor is counted once, by its owner: a tied layer counts none of the weights it borrows,
+and copies that share weights (`repeat` with `shared`) count one set. A repeat whose copies see
+the same input shape is analysed once and multiplied, so cost follows the spec, not its expansion.
+"""
+
+from .errors import fail, quote
+from .expr import Expr, ExprError
+from .layers import Invalid
+from .limits import (MAX_ANALYSED, MAX_RANK, MAX_REPORT_BITS, MAX_REPORT_DIGITS, MAX_SIZE_BITS,
+                     MAX_SIZE_DIGITS)
 from .shapes import ShapeError, product
+from .tree import Group, Leaf, Use, finish, type_of
 
 COUNTS = ("weights", "biases", "trainable", "non_trainable", "params", "params_unshared")
 
@@ -19,34 +29,59 @@ class Counts:
         self.params = learned + state
         self.params_unshared = self.params if unshared is None else unshared
 
-    def add(self, other):
-        self.weights += other.weights
-        self.biases += other.biases
-        self.trainable += other.trainable
-        self.non_trainable += other.non_trainable
-        self.params += other.params
-        self.params_unshared += other.params_unshared
+    @property
+    def state(self):
+        """Non-trainable buffers (BatchNorm's running statistics): not in PyTorch's parameters()."""
+        return self.params - self.weights - self.biases
+
+    def add(self, other, times=1):
+        for k in COUNTS:
+            setattr(self, k, getattr(self, k) + getattr(other, k) * times)
         return self
 
     def as_dict(self):
-        return {"weights": self.weights, "biases": self.biases, "trainable": self.trainable,
-                "non_trainable": self.non_trainable, "params": self.params, "params_unshared": self.params_unshared}
+        return {k: getattr(self, k) for k in COUNTS}
 
 
 class LayerReport:
-    """One layer's facts. `children` lets a composite layer nest its parts; its counts include theirs."""
+    """One node of the report tree: a leaf layer, or a composite whose counts include its children's.
 
-    __slots__ = ("name", "type", "activation", "input_shape", "output_shape", "counts", "tensors", "children")
+    `repeat`: the row stands for that many consecutive copies (counts already multiplied, unless
+    `shared`, when they share one set of weights); its children describe one copy.
+    """
 
-    def __init__(self, name, type_, activation, input_shape, output_shape, counts, tensors, children=()):
+    __slots__ = ("name", "path", "depth", "type", "activation", "input_shape", "output_shape", "counts",
+                 "tensors", "children", "repeat", "shared", "tied_to")
+
+    def __init__(self, name, type_, activation, input_shape, output_shape, counts, tensors, children=(),
+                 path=None, depth=0, repeat=1, shared=False, tied_to=None):
         self.name, self.type, self.activation = name, type_, activation
         self.input_shape, self.output_shape = input_shape, output_shape
-        self.counts, self.tensors, self.children = counts, tensors, children
+        self.counts, self.tensors, self.children = counts, tensors, list(children)
+        self.path, self.depth = path if path is not None else name, depth
+        self.repeat, self.shared, self.tied_to = repeat, shared, tied_to
 
-    def as_dict(self):
-        d = {"name": self.name, "type": self.type,
+    @property
+    def is_leaf(self):
+        return self.tensors is not None
+
+    def as_dict(self, times=1):
+        """A leaf's JSON object: the core keys, then where it sits and how often it occurs."""
+        d = {"name": self.path, "type": self.type,
              "input_shape": list(self.input_shape), "output_shape": list(self.output_shape)}
         d.update(self.counts.as_dict())
+        d.update(path=self.path, depth=self.depth, repeat=times, tied_to=self.tied_to)
+        return d
+
+    def tree_dict(self, index):
+        """A composite's JSON object with its children; a leaf is {"layer": its index in `layers`}."""
+        if self.is_leaf:
+            i = index[id(self)]
+            return {"layer": i}
+        d = {"name": self.name, "path": self.path, "type": self.type, "input_shape": list(self.input_shape),
+             "output_shape": list(self.output_shape), "repeat": self.repeat, "shared": self.shared}
+        d.update(self.counts.as_dict())
+        d["children"] = [c.tree_dict(index) for c in self.children]
         return d
 
 
@@ -57,6 +92,17 @@ class Report:
     def __init__(self, **kw):
         for k in self.__slots__:
             setattr(self, k, kw.get(k))
+
+    def leaves(self):
+        """(leaf, times) in order: `times` how often the leaf occurs, the product of enclosing repeats."""
+        todo = [(node, 1) for node in reversed(self.layers)]
+        while todo:
+            node, times = todo.pop()
+            times *= node.repeat
+            if node.is_leaf:
+                yield node, times
+            else:
+                todo += [(c, times) for c in reversed(node.children)]
 
     @property
     def sharing_tenths(self):
@@ -74,12 +120,17 @@ class Report:
         return nbytes, "B"
 
     def to_dict(self):
+        leaves, index = [], {}
+        for leaf, times in self.leaves():
+            index.setdefault(id(leaf), len(leaves))
+            leaves.append(leaf.as_dict(times))
         return {
             "schema_version": 1,
             "name": self.name,
             "source": self.source,
             "input_shape": list(self.input_shape),
-            "layers": [layer.as_dict() for layer in self.layers],
+            "layers": leaves,
+            "tree": [node.tree_dict(index) for node in self.layers],
             "totals": self.totals.as_dict(),
             "budget": {"max_params": self.max_params, "within": self.within},
         }
@@ -104,36 +155,301 @@ def _elements(tensors):
     return weights, biases, state
 
 
-def layer_report(layer, shape, path):
-    kind, cfg = layer.type, layer.cfg
+class _Scope:
+    """Where analysis stands: argument values, the path prefix, depth, and what errors should say."""
+
+    __slots__ = ("values", "prefix", "depth", "trainable", "where", "block_prefix")
+
+    def __init__(self, values, prefix, depth, trainable, where, block_prefix):
+        self.values, self.prefix, self.depth, self.trainable = values, prefix, depth, trainable
+        self.where, self.block_prefix = where, block_prefix
+
+    def join(self, name):
+        return f"{self.prefix}.{name}" if self.prefix else name
+
+    def inside(self, prefix, trainable=True, depth=1):
+        return _Scope(self.values, prefix, self.depth + depth, self.trainable and trainable, self.where,
+                      self.block_prefix)
+
+
+class _Run:
+    """One analysis: the file's path for errors, the budget of analyses, owners of tensors by path."""
+
+    def __init__(self, path):
+        self.path, self.analysed, self.bits, self.owners = path, 0, 0, {}
+
+    def fail(self, scope, mark, message):
+        where = f"in {scope.where}: " if scope.where else ""
+        fail(self.path, mark, where + message)
+
+    def spend(self, scope, mark, path):
+        """One analysis, and a long path costs by its length: the expansion stays bounded."""
+        self.analysed += 1 + len(path) // 256
+        if self.analysed > MAX_ANALYSED:
+            self.fail(scope, mark, f"the spec expands to more than {MAX_ANALYSED:,} layer analyses "
+                                   "(a repeat whose input shape keeps changing is analysed copy by copy)")
+
+    def record(self, node, scope, mark):
+        self.bits += node.counts.params_unshared.bit_length()
+        if self.bits > MAX_REPORT_BITS:  # hundreds of digits in every row: too much to print
+            self.fail(scope, mark, f"the counts up to layer {quote(node.path)} hold more than "
+                                   f"{MAX_REPORT_DIGITS:,} digits in all; the limit keeps output bounded")
+        return node
+
+
+def _check_out(run, scope, mark, what, out):
+    if len(out) > MAX_RANK:
+        run.fail(scope, mark, f"{what} would output {len(out)} axes; the limit is {MAX_RANK}")
+    if out and max(out) >> MAX_SIZE_BITS:  # an axis of 2**1660 or more: embedding and flatten, again and again
+        run.fail(scope, mark, f"{what} would output an axis of more than {MAX_SIZE_DIGITS:,} digits")
+
+
+def _sequence(run, items, shape, ids, scope):
+    """Items one after another: (reports, output shape, whether the output holds token ids)."""
+    reports = []
+    for item in items:
+        report, shape, ids = _item(run, item, shape, ids, scope)
+        reports.append(report)
+    return reports, shape, ids
+
+
+def _item(run, item, shape, ids, scope):
+    path = scope.prefix if getattr(item, "transparent", False) else scope.join(item.name)
+    times = _repeat(run, item, scope)
+    if times == 1:
+        return _once(run, item, shape, ids, scope, path, item.name)
+    runs, i, copy_shape, copy_ids = [], 0, shape, ids
+    while i < times:  # copies run by run: once a copy's output shape equals its input, the rest are alike
+        report, out, out_ids = _once(run, item, copy_shape, copy_ids, scope, f"{path}.{i}", str(i))
+        count = times - i if (out, out_ids) == (copy_shape, copy_ids) else 1
+        if item.shared and count != times:
+            run.fail(scope, item.mark_of("shared"), f"shared copies of {quote(item.name)} must keep the shape: "
+                                                    f"the first takes {list(copy_shape)} and gives {list(out)}")
+        runs.append((report, count))
+        i, copy_shape, copy_ids = i + count, out, out_ids
+    if len(runs) == 1:
+        report = runs[0][0]
+        report.name, report.path, report.repeat, report.shared = item.name, path, times, item.shared
+        if not item.shared:
+            report.counts = Counts().add(report.counts, times)
+        return run.record(report, scope, item.node.mark), copy_shape, copy_ids
+    counts = Counts()
+    for report, count in runs:
+        report.repeat = count
+        report.counts = Counts().add(report.counts, count)
+        counts.add(report.counts)
+    node = LayerReport(item.name, type_of(item), None, shape, copy_shape, counts, None, [r for r, _ in runs],
+                       path, scope.depth)
+    for report, _ in runs:
+        _deepen(report)
+    return run.record(node, scope, item.node.mark), copy_shape, copy_ids
+
+
+def _deepen(node):
+    """Copies of a repeat whose shape changes sit one level below the repeat's own row."""
+    node.depth += 1
+    for c in node.children:
+        _deepen(c)
+
+
+def _repeat(run, item, scope):
+    times = item.repeat
+    if isinstance(times, Expr):
+        times = _evaluate(run, item, "repeat", times, scope)
+        if not (isinstance(times, int) and not isinstance(times, bool) and times > 0):
+            run.fail(scope, item.mark_of("repeat"), f"repeat must be a positive integer, got {times!r}")
+    return times
+
+
+def _evaluate(run, item, field, expr, scope):
+    try:
+        return expr.evaluate(scope.values)
+    except ExprError as e:
+        run.fail(scope, item.mark_of(field), f"{field} {quote(expr.text)}: {e}")
+
+
+def _once(run, item, shape, ids, scope, path, name):
+    trainable = item.trainable is not False
+    if isinstance(item, Leaf):
+        return _leaf(run, item, shape, ids, scope, path, name, trainable)
+    if isinstance(item, Use):
+        return _use(run, item, shape, ids, scope, path, name, trainable)
+    return _group(run, item, shape, ids, scope, path, name, trainable)
+
+
+def _config(run, leaf, scope):
+    """A leaf's fields with its block's arguments put in, checked as if written so."""
+    cfg = dict(leaf.cfg)
+    for key, value in leaf.cfg.items():
+        if isinstance(value, Expr):
+            written = _evaluate(run, leaf, key, value, scope)
+        elif isinstance(value, list) and any(isinstance(v, Expr) for v in value):
+            written = [_evaluate(run, leaf, key, v, scope) if isinstance(v, Expr) else v for v in value]
+        else:
+            continue
+        field = leaf.kind.field_by_name[key]
+        if written is None and field.default is None:
+            cfg[key] = None
+            continue
+        try:
+            cfg[key] = field.check(written)
+        except Invalid as e:
+            entry = leaf.node.value[key]
+            mark = entry.value[e.index].mark if e.index is not None and isinstance(entry.value, list) else entry.mark
+            run.fail(scope, mark, f"{key} {e}")
+    problem = finish(leaf.kind, cfg)
+    if problem is not None:
+        run.fail(scope, leaf.mark_of(problem[0]), problem[1])
+    return cfg
+
+
+def _leaf(run, leaf, shape, ids, scope, path, name, trainable):
+    kind = leaf.kind
+    run.spend(scope, leaf.node.mark, path)
+    cfg = _config(run, leaf, scope) if leaf.deferred else leaf.cfg
+    what = f"{kind.name} layer {quote(path)}"
+    if getattr(kind, "takes_ids", False) and not ids:
+        run.fail(scope, leaf.node.mark, f"{what} takes token ids, but its input {list(shape)} holds floats from the "
+                                        "layer before it (ids come from the spec's input, through shape-only layers)")
     try:
         out = kind.output_shape(cfg, shape)
     except ShapeError as e:
-        fail(path, layer.mark_of(e.field), f"{kind.name} layer '{layer.name}' on input {list(shape)}: {e}")
-    if len(out) > MAX_RANK:
-        fail(path, layer.mark_of(None), f"{kind.name} layer '{layer.name}' would output {len(out)} axes; the limit is {MAX_RANK}")
-    if max(out) >> MAX_SIZE_BITS:  # an axis of 2**1660 or more: embedding and flatten, again and again
-        fail(path, layer.mark_of(None), f"{kind.name} layer '{layer.name}' would output an axis of more than {MAX_SIZE_DIGITS:,} digits")
+        run.fail(scope, leaf.mark_of(e.field), f"{what} on input {list(shape)}: {e}")
+    _check_out(run, scope, leaf.node.mark, what, out)
     tensors = kind.weights(cfg, shape, out)
-    unshared = kind.unshared_weights(cfg, shape, out)
+    counted, tied_to = tensors, None
+    if leaf.tie is not None:
+        counted, tied_to = _tie(run, leaf, tensors, scope, what)
+    unshared = kind.unshared_weights(cfg, shape, out) if tied_to is None else None
     if unshared is not None:
         unshared = sum(_elements(unshared))
-    counts = Counts(*_elements(tensors), layer.trainable, unshared)
-    return LayerReport(layer.name, kind.name, cfg.get("activation"), shape, out, counts, tensors)
+    counts = Counts(*_elements(counted), trainable and scope.trainable, unshared)
+    report = LayerReport(name, kind.name, cfg.get("activation"), shape, out, counts, tensors, (),
+                         path, scope.depth, tied_to=tied_to)
+    run.owners.setdefault(path, report)
+    return run.record(report, scope, leaf.node.mark), out, ids and getattr(kind, "keeps_ids", False)
+
+
+def _tie(run, leaf, tensors, scope, what):
+    """The tensors this leaf still owns, and the path of the layer whose weights it uses."""
+    target, mark = leaf.tie, leaf.mark_of("tie")
+    candidates = ([f"{scope.block_prefix}.{target}"] if scope.block_prefix else []) + [target]
+    owner = next((run.owners[c] for c in candidates if c in run.owners), None)
+    if owner is None:
+        hint = ""
+        if len(run.owners) <= 2000:
+            from .errors import did_you_mean
+
+            hint = did_you_mean(target, run.owners)
+        run.fail(scope, mark, f"tie: no earlier layer {quote(target)}{hint}")
+    if owner.tied_to is not None:  # a chain of ties ends at the first owner
+        owner = run.owners[owner.tied_to]
+    mine = [t for t in tensors if t.role == "weight"]
+    theirs = [t for t in owner.tensors if t.role == "weight"]
+    shapes = lambda ts: ", ".join(str(list(t.shape)) for t in ts) or "none"  # noqa: E731
+    if len(mine) != len(theirs) or not all(
+            a.shape == b.shape or (len(a.shape) == 2 and a.shape == b.shape[::-1]) for a, b in zip(mine, theirs)):
+        run.fail(scope, mark, f"{what} cannot use the weights of {quote(owner.path)}: its weights are "
+                              f"{shapes(mine)}, those are {shapes(theirs)} (equal, or 2-D transposed)")
+    return [t for t in tensors if t.role != "weight"], owner.path
+
+
+def _use(run, use, shape, ids, scope, path, name, trainable):
+    block = use.block
+    values = {k: v for k, v in block.params.items()}
+    for key, value in use.args.items():
+        if isinstance(value, Expr):
+            value = _evaluate(run, use, key, value, scope)
+        elif isinstance(value, list) and any(isinstance(v, Expr) for v in value):
+            value = [_evaluate(run, use, key, v, scope) if isinstance(v, Expr) else v for v in value]
+        values[key] = value
+    values["in_channels"], values["in_features"] = shape[0], shape[-1]
+    inner = _Scope(values, path, scope.depth + 1, scope.trainable and trainable,
+                   f"{path} (block '{block.name}')", path)
+    children, out, out_ids = _sequence(run, block.items, shape, ids, inner)
+    counts = Counts()
+    for c in children:
+        counts.add(c.counts)
+    node = LayerReport(name, block.name, None, shape, out, counts, None, children, path, scope.depth)
+    return run.record(node, scope, use.node.mark), out, out_ids
+
+
+def _branch(run, branch, shape, ids, scope, prefix, kind):
+    path = f"{prefix}.{branch.name}" if prefix else branch.name
+    children, out, out_ids = _sequence(run, branch.items, shape, ids, scope.inside(path))
+    counts = Counts()
+    for c in children:
+        counts.add(c.counts)
+    node = LayerReport(branch.name, kind, None, shape, out, counts, None, children, path, scope.depth)
+    return node, out, out_ids
+
+
+def _group(run, group, shape, ids, scope, path, name, trainable):
+    inner = scope.inside(path, trainable)
+    mark, what = group.node.mark, path or name or group.form
+    if group.form == "sequence":
+        children, out, out_ids = _sequence(run, group.body, shape, ids, inner)
+    elif group.form == "residual":
+        children, out, _ = _sequence(run, group.body, shape, ids, inner)
+        other = shape
+        if group.shortcut is not None:
+            node, other, _ = _branch(run, group.shortcut, shape, ids, inner, path, "shortcut")
+            children.append(node)
+        if out != other:
+            source = "the shortcut" if group.shortcut is not None else "the input (identity shortcut)"
+            run.fail(scope, mark, f"residual {quote(what)}: the body gives {list(out)} but {source} gives "
+                                  f"{list(other)}; they must be equal to be added")
+        out_ids = False
+    else:
+        children, outs = [], []
+        for branch in group.branches:
+            node, o, _ = _branch(run, branch, shape, ids, inner, path, "branch")
+            children.append(node)
+            outs.append(o)
+        out = _merge(run, group, outs, scope, path or name)
+        _check_out(run, scope, mark, f"parallel {quote(what)}", out)
+        out_ids = False
+    counts = Counts()
+    for c in children:
+        counts.add(c.counts)
+    node = LayerReport(name if not group.transparent else "", group.form, None, shape, out, counts, None,
+                       children, path, scope.depth)
+    return run.record(node, scope, mark), out, out_ids
+
+
+def _merge(run, group, outs, scope, what):
+    mark = group.mark_of("merge")
+    listed = " and ".join(str(list(o)) for o in outs)
+    if group.merge == "concat":
+        rank = len(outs[0])
+        axis = group.axis + rank if group.axis < 0 else group.axis
+        if any(len(o) != rank for o in outs) or not 0 <= axis < rank or any(
+                o[:axis] + o[axis + 1:] != outs[0][:axis] + outs[0][axis + 1:] for o in outs):
+            run.fail(scope, group.mark_of("axis") if group.axis else mark,
+                     f"parallel {quote(what)} cannot concatenate {listed} on axis {group.axis}: "
+                     "every other axis must agree")
+        return outs[0][:axis] + (sum(o[axis] for o in outs),) + outs[0][axis + 1:]
+    rank = max(len(o) for o in outs)  # NumPy broadcasting: align on the right, 1 stretches
+    padded = [(1,) * (rank - len(o)) + tuple(o) for o in outs]
+    out = []
+    for sizes in zip(*padded):
+        big = {s for s in sizes if s != 1}
+        if len(big) > 1:
+            run.fail(scope, mark, f"parallel {quote(what)} cannot {group.merge} {listed}: shapes broadcast "
+                                  "as in NumPy (aligned on the right; each axis equal or 1)")
+        out.append(big.pop() if big else 1)
+    return tuple(out)
 
 
 def analyze(spec, max_params=None):
     """A Report of `spec`; `max_params` adds a limit to the spec's own budget (the stricter counts)."""
-    shape, layers, totals, bits = spec.input_shape, [], Counts(), 0
-    for layer in spec.layers:
-        report = layer_report(layer, shape, spec.path)
-        layers.append(report)
-        totals.add(report.counts)
-        shape = report.output_shape
-        bits += report.counts.params_unshared.bit_length()
-        if bits > MAX_REPORT_BITS:  # hundreds of digits in every layer: too much to print
-            fail(spec.path, layer.mark_of(None), f"the counts up to layer '{layer.name}' hold more than "
-                                                 f"{MAX_REPORT_DIGITS:,} digits in all; the limit keeps output bounded")
+    run = _Run(spec.path)
+    shape = spec.input_shape
+    scope = _Scope({"in_channels": shape[0], "in_features": shape[-1]}, "", 0, True, None, "")
+    layers, _, _ = _sequence(run, spec.layers, shape, True, scope)
+    totals = Counts()
+    for node in layers:
+        totals.add(node.counts)
     limits = [m for m in (spec.max_params, max_params) if m is not None]
     limit = min(limits) if limits else None
     return Report(

@@ -12,3 +12,6 @@ MAX_SIZE_BITS = 1_660  # under Python's 4,300-digit limit on printing an int; 2*
 MAX_PROBLEMS = 100  # reported from one file; then the check stops
 MAX_REPORT_DIGITS = 200_000  # in the largest count of every layer together: bounds output and memory
 MAX_REPORT_BITS = 664_386  # the same in bits: 200,000 × log2(10)
+MAX_NESTING = 64  # lists of layers inside composites and blocks, one inside another
+MAX_EXPR_CHARS = 200  # in one `${...}` expression; every intermediate result keeps to MAX_DIGITS
+MAX_ANALYSED = 100_000  # layer analyses in one spec: a repeat whose input shape keeps changing is analysed copy by copy

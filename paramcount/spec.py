@@ -7,9 +7,9 @@ import re
 
 import yaml
 
-from .errors import CONTROL, LimitExceeded, Problem, SpecError, did_you_mean, fail, position, quote, text_position
+from .errors import LimitExceeded, Problem, SpecError, did_you_mean, fail, position, quote, text_position, unprintable
 from .limits import MAX_BYTES, MAX_DIGITS, MAX_LAYERS, MAX_NODES, MAX_PROBLEMS, MAX_RANK
-from .layers import ANY_LAYER_FIELD, INFERRED, REGISTRY, TYPE_ALIASES, Field, Invalid, boolean, describe, first_bad, is_int
+from .layers import ANY_LAYER_FIELD, INFERRED, Field, Invalid, boolean, describe, first_bad, is_int
 
 _TAG = "tag:yaml.org,2002:"
 _STR, _INT, _FLOAT, _BOOL, _NULL, _TIMESTAMP, _SEQ, _MAP, _MERGE = (
@@ -31,7 +31,7 @@ _IMPLICIT = _RESOLVER.yaml_implicit_resolvers  # by first character
 _SAFE = yaml.constructor.SafeConstructor()  # its scalar methods type ints, floats and bools
 _CONSTRUCT = {_INT: _SAFE.construct_yaml_int, _FLOAT: _SAFE.construct_yaml_float, _BOOL: _SAFE.construct_yaml_bool}
 _UNSET = object()
-TOP_FIELDS = ("name", "description", "input", "budget", "layers")
+TOP_FIELDS = ("name", "description", "input", "budget", "blocks", "layers")
 
 
 def _refusal(y):
@@ -107,6 +107,8 @@ class Node:
         if tag == _INT and len(text) > MAX_DIGITS:
             fail(self.check.path, y.start_mark, f"an integer may have at most {MAX_DIGITS} digits")
         try:
+            if tag != _BOOL and (not text.isascii() or text.strip() != text):  # `!!int "٣"`: int() reads any script's digits
+                raise ValueError(text)
             return construct(y)
         except (ValueError, IndexError, KeyError, TypeError, OverflowError):  # `!!int abc`, `0x_`, `!!bool maybe`
             fail(self.check.path, y.start_mark, f"{quote(text)} is not a valid {tag.replace(_TAG, '')}")
@@ -157,22 +159,8 @@ class Node:
             merging.discard(id(self.y))
 
 
-class Layer:
-    """One validated layer: its type from the registry, its name and its field values."""
-
-    __slots__ = ("type", "name", "cfg", "trainable", "node")
-
-    def __init__(self, type_, name, cfg, trainable, node):
-        self.type, self.name, self.cfg, self.trainable, self.node = type_, name, cfg, trainable, node
-
-    def mark_of(self, field):
-        """Where `field`'s value is written, or the layer itself when it is a default."""
-        entry = self.node.value.get(field) if field else None
-        return entry.mark if entry is not None else self.node.mark
-
-
 class Spec:
-    __slots__ = ("name", "description", "input_shape", "max_params", "budget_mark", "layers", "path", "source", "node")
+    __slots__ = ("name", "description", "input_shape", "max_params", "budget_mark", "layers", "blocks", "path", "source", "node")
 
     def __init__(self, **kw):
         for k in self.__slots__:
@@ -353,8 +341,9 @@ def _text(v):
     """A name: non-empty text on one line."""
     if not (isinstance(v, str) and v.strip()):
         raise Invalid(f"must be text, got {describe(v)}")
-    if CONTROL.search(v):
-        raise Invalid(f"must not hold control characters or line breaks, got {quote(v)}")
+    kind = unprintable(v)
+    if kind:
+        raise Invalid(f"must not hold {kind}, got {quote(v)}")
     return v
 
 
@@ -362,8 +351,9 @@ def _prose(v):
     """A description: text whose lines may break, without other control characters."""
     if not isinstance(v, str):
         raise Invalid(f"must be text, got {describe(v)}")
-    if CONTROL.search(v.replace("\n", " ").replace("\t", " ")):
-        raise Invalid(f"must not hold control characters, got {quote(v)}")
+    kind = unprintable(v.replace("\n", " ").replace("\t", " "), "control characters")
+    if kind:
+        raise Invalid(f"must not hold {kind}, got {quote(v)}")
     return v
 
 
@@ -389,6 +379,36 @@ _TOP = {
 _MAX_PARAMS = Field("max_params", size)
 _NAME = Field("name", _text, None)
 _TRAINABLE = Field("trainable", boolean, True)
+_KINDS = {_INT: "an integer", _FLOAT: "a number", _BOOL: "a boolean", _NULL: "nothing (null)", _TIMESTAMP: "a date"}
+
+
+def _a_spec_at_all(check, root):
+    """A document that is not a spec (not a mapping, or no 'layers') may be any file a symlink points
+    at: say what it lacks, never what it holds, naming no key but near-misses of the spec's own."""
+    y = root.y
+    if not isinstance(y, yaml.MappingNode):
+        tag = _RESOLVER.resolve(yaml.ScalarNode, y.value, (True, False)) if y.tag == _PLAIN else y.tag
+        kind = "a list" if isinstance(y, yaml.SequenceNode) else _KINDS.get(tag, "text")
+        fail(check.path, root.mark, f"a spec must be a mapping, got {kind}")
+    try:
+        if "layers" in root.value:
+            return
+        keys = root.value
+    except LimitExceeded:
+        raise
+    except SpecError:  # a key that cannot be read: its own problem, in a spec; here, nothing of it
+        if any(isinstance(k, yaml.ScalarNode) and k.value == "layers" for k, _ in y.value):
+            raise
+        keys = {}
+    check.problems = []  # a duplicate key, say, would quote the file
+    aliases = {"input_shape": "input", "model": "name"}
+    for key in keys:
+        if key not in TOP_FIELDS and (key in ANY_LAYER_FIELD or key in INFERRED or did_you_mean(key, TOP_FIELDS, aliases)):
+            check.unknown_key(root, key, TOP_FIELDS, "a spec", aliases)
+    for field in ("input", "layers"):
+        if field not in keys:
+            check.add(root.mark, f"the spec is missing '{field}'")
+    raise SpecError(check.problems)
 
 
 def build(root, path, source, default_name):
@@ -396,32 +416,32 @@ def build(root, path, source, default_name):
     if root is None:
         fail(path, None, "empty spec; expected a mapping with 'input' and 'layers'")
     check = root.check
-    if not check.typed(root, "mapping", "a spec"):
-        raise SpecError(check.problems)
+    _a_spec_at_all(check, root)
     check.unknown(root, TOP_FIELDS, "a spec", {"input_shape": "input", "model": "name"}, extensions=True)
     for key, entry in root.value.items():
         if key.startswith("x-"):
             _check_tags(check, entry.y)
     top = {k: check.field(root, f, "the spec") for k, f in _TOP.items()}
     max_params = budget_mark = None
-    budget = root.value.get("budget")
-    if budget is not None and check.typed(budget, "mapping", "budget"):
+    budget = root.value.get("budget")  # null (or a value already refused) means no budget
+    if budget is not None and top["budget"] is not None and check.typed(budget, "mapping", "budget"):
         check.unknown(budget, ("max_params",), "budget", {"max": "max_params", "params": "max_params"})
         max_params = check.field(budget, _MAX_PARAMS, "budget")
         budget_mark = budget.value["max_params"].mark if "max_params" in budget.value else budget.mark
+    from .tree import Parser  # the structure: leaves, composites, blocks
+
+    parser = Parser(check, _TRAINABLE, _NAME)
+    parser.parse_blocks(root.value.get("blocks"))
     layers = []
     entry = root.value.get("layers")
-    if entry is not None and check.typed(entry, "list", "layers"):
-        if not entry.value:
-            check.add(entry.mark, "layers must list at least one layer")
-        if len(entry.value) > MAX_LAYERS:
-            fail(path, entry.mark, f"a spec may have at most {MAX_LAYERS:,} layers; this one has {len(entry.value):,}")
-        layers = [_layer(check, n, i) for i, n in enumerate(entry.value, 1)]
-    _name_layers(check, [layer for layer in layers if layer is not None])
+    if entry is not None:
+        if isinstance(entry.y, yaml.SequenceNode) and len(entry.y.value) > MAX_LAYERS:
+            fail(path, entry.mark, f"a spec may have at most {MAX_LAYERS:,} layers; this one has {len(entry.y.value):,}")
+        layers = parser.items(entry, "layers")
     if check.problems:
         raise SpecError(check.problems)
     return Spec(name=top["name"] or default_name, description=top["description"], input_shape=top["input"],
-                max_params=max_params, budget_mark=budget_mark, layers=layers, path=path, source=source, node=root)
+                max_params=max_params, budget_mark=budget_mark, layers=layers, blocks=parser.blocks, path=path, source=source, node=root)
 
 
 _PLAIN_TAGS = {
@@ -446,63 +466,6 @@ def _check_tags(check, y):
         elif isinstance(y, yaml.MappingNode):
             for pair in y.value:
                 todo += pair
-
-
-def _layer(check, node, index):
-    try:
-        return _checked_layer(check, node, index)
-    except LimitExceeded:
-        raise
-    except SpecError as e:  # a refused tag: report it and go on to the next layer
-        check.problems += e.problems
-        return None
-
-
-def _checked_layer(check, node, index):
-    if not isinstance(node.y, yaml.MappingNode) and not check.typed(node, "mapping", f"layer {index}"):
-        return None
-    entries = node.value
-    type_node = entries.get("type")
-    if type_node is None:
-        check.add(node.mark, f"layer {index} is missing 'type'")
-        check.unknown(node, ANY_LAYER_FIELD, "any layer type")
-        return None
-    type_name = type_node.value
-    kind = REGISTRY.get(type_name) if isinstance(type_name, str) else None
-    if kind is None:
-        hint = did_you_mean(type_name, REGISTRY, TYPE_ALIASES) if isinstance(type_name, str) else ""
-        check.add(type_node.mark, f"unknown layer type {describe(type_name)}{hint}")
-        return None
-    cfg, name, trainable, fields = dict(kind.defaults), None, True, kind.field_by_name
-    for key, entry in entries.items():  # one pass over what is written; defaults are already in
-        field = fields.get(key)
-        if field is not None:
-            cfg[key] = check.checked(entry, field)
-        elif key == "name":
-            name = check.checked(entry, _NAME)
-        elif key == "trainable":
-            trainable = check.checked(entry, _TRAINABLE)
-        elif key != "type":
-            check.unknown_key(node, key, kind.known, kind.name, kind.aliases)
-    for required in kind.required:
-        if required not in entries:
-            check.add(node.mark, f"{kind.name} layer {index} is missing '{required}'")
-            cfg[required] = None
-    kind.complete(cfg)
-    return Layer(kind, name, cfg, trainable, node)
-
-
-def _name_layers(check, layers):
-    """Default names count each type from 1; a name may be used once."""
-    counts, seen = {}, {}
-    for layer in layers:
-        n = counts[layer.type.name] = counts.get(layer.type.name, 0) + 1
-        if layer.name is None:
-            layer.name = f"{layer.type.name}_{n}"
-        if layer.name in seen:
-            first = seen[layer.name].mark_of("name")
-            check.add(layer.mark_of("name"), f"layer name {quote(layer.name)} is already used (line {position(first)[0]})")
-        seen.setdefault(layer.name, layer)
 
 
 def load_text(text, path="<string>", source=None, name=None):
