@@ -87,18 +87,36 @@ def report(name):
 
 
 def _counts(node):
-    c = node.get("counts", node)
-    return c["trainable"], c["non_trainable"]
+    return node["trainable"], node["non_trainable"]
 
 
 def tree_nodes(data):
-    """path -> (trainable, non_trainable) of every node of the report's tree."""
-    out = {}
-    stack = list(data["tree"])
-    while stack:
-        node = stack.pop()
-        out[node["path"]] = _counts(node)
-        stack.extend(node.get("children", ()))
+    """path -> (trainable, non_trainable) of every node of the report's tree.
+
+    A leaf appears in the tree as ``{"layer": i}``, an index into ``layers`` (one occurrence's
+    counts). A node with ``repeat: N`` holds all N copies' counts (one copy's when ``shared``) and
+    describes copy 0 in its children; its copies ``PATH.0`` ... ``PATH.N-1`` are added here, as
+    torch names the modules of a ModuleList. An unnamed residual carries its block's path; the
+    outermost node of a path is the one kept.
+    """
+    leaves, out = data["layers"], {}
+
+    def visit(node):
+        if set(node) == {"layer"}:
+            leaf = leaves[node["layer"]]
+            out.setdefault(leaf["path"], _counts(leaf))
+            return
+        path, counts, n = node["path"], _counts(node), node.get("repeat", 1)
+        out.setdefault(path, counts)
+        if n > 1:
+            for i in range(n):
+                one = counts if node.get("shared") else tuple(c // n for c in counts)
+                out.setdefault(f"{path}.{i}", one if i == 0 or not node.get("shared") else (0, 0))
+        for child in node.get("children", ()):
+            visit(child)
+
+    for top in data["tree"]:
+        visit(top)
     return out
 
 

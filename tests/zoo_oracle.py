@@ -511,8 +511,7 @@ class BertModel(nn.Module):
 
 def bert_base():
     paths = ["embeddings", "encoder", "pooler", "pooler.dense"] + [f"encoder.layer.{i}" for i in range(12)]
-    paths += ["embeddings.word_embeddings", "embeddings.position_embeddings", "embeddings.token_type_embeddings",
-              "embeddings.LayerNorm"]
+    paths += ["embeddings.LayerNorm", "encoder.layer.0.attention", "encoder.layer.0.intermediate"]
     return BertModel(), torch.zeros(1, 512, dtype=torch.long), paths
 
 
@@ -575,8 +574,7 @@ class AlbertModel(nn.Module):
 
 
 def albert_base():
-    paths = ["embeddings", "encoder", "pooler", "encoder.embedding_hidden_mapping_in",
-             "encoder.albert_layer_groups.0.albert_layers.0"]
+    paths = ["embeddings", "encoder", "pooler", "encoder.embedding_hidden_mapping_in"]
     return AlbertModel(), torch.zeros(1, 512, dtype=torch.long), paths
 
 
