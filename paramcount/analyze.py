@@ -65,12 +65,16 @@ class LayerReport:
     def is_leaf(self):
         return self.tensors is not None
 
-    def as_dict(self, times=1):
-        """A leaf's JSON object: the core keys, then where it sits and how often it occurs."""
+    def as_dict(self, times=1, copies=1):
+        """A leaf's JSON object: the core keys (counts of one copy), then where it sits, how often it
+        occurs and how many copies of its weights the totals hold (sum of params × copies = total)."""
         d = {"name": self.path, "type": self.type,
              "input_shape": list(self.input_shape), "output_shape": list(self.output_shape)}
-        d.update(self.counts.as_dict())
-        d.update(path=self.path, depth=self.depth, repeat=times, tied_to=self.tied_to)
+        one = self.counts.as_dict()
+        if self.repeat > 1 and not self.shared:  # a repeated leaf's row holds all its copies
+            one = {k: v // self.repeat for k, v in one.items()}
+        d.update(one)
+        d.update(path=self.path, depth=self.depth, repeat=times, copies=copies, tied_to=self.tied_to)
         return d
 
     def tree_dict(self, index):
@@ -94,15 +98,16 @@ class Report:
             setattr(self, k, kw.get(k))
 
     def leaves(self):
-        """(leaf, times) in order: `times` how often the leaf occurs, the product of enclosing repeats."""
-        todo = [(node, 1) for node in reversed(self.layers)]
+        """(leaf, times, copies) in order: `times` how often the leaf occurs (the product of enclosing
+        repeats), `copies` how many sets of its weights the totals hold (shared repeats hold one)."""
+        todo = [(node, 1, 1) for node in reversed(self.layers)]
         while todo:
-            node, times = todo.pop()
-            times *= node.repeat
+            node, times, copies = todo.pop()
+            times, copies = times * node.repeat, copies * (1 if node.shared else node.repeat)
             if node.is_leaf:
-                yield node, times
+                yield node, times, copies
             else:
-                todo += [(c, times) for c in reversed(node.children)]
+                todo += [(c, times, copies) for c in reversed(node.children)]
 
     @property
     def sharing_tenths(self):
@@ -121,9 +126,9 @@ class Report:
 
     def to_dict(self):
         leaves, index = [], {}
-        for leaf, times in self.leaves():
+        for leaf, times, copies in self.leaves():
             index.setdefault(id(leaf), len(leaves))
-            leaves.append(leaf.as_dict(times))
+            leaves.append(leaf.as_dict(times, copies))
         return {
             "schema_version": 1,
             "name": self.name,
@@ -386,7 +391,7 @@ def _branch(run, branch, shape, ids, scope, prefix, kind):
 
 def _group(run, group, shape, ids, scope, path, name, trainable):
     inner = scope.inside(path, trainable)
-    mark, what = group.node.mark, path or name or group.form
+    mark, what = group.node.mark, "the residual" if group.transparent else f"{group.form} {quote(path)}"
     if group.form == "sequence":
         children, out, out_ids = _sequence(run, group.body, shape, ids, inner)
     elif group.form == "residual":
@@ -397,7 +402,7 @@ def _group(run, group, shape, ids, scope, path, name, trainable):
             children.append(node)
         if out != other:
             source = "the shortcut" if group.shortcut is not None else "the input (identity shortcut)"
-            run.fail(scope, mark, f"residual {quote(what)}: the body gives {list(out)} but {source} gives "
+            run.fail(scope, mark, f"{what}: the body gives {list(out)} but {source} gives "
                                   f"{list(other)}; they must be equal to be added")
         out_ids = False
     else:
@@ -406,8 +411,8 @@ def _group(run, group, shape, ids, scope, path, name, trainable):
             node, o, _ = _branch(run, branch, shape, ids, inner, path, "branch")
             children.append(node)
             outs.append(o)
-        out = _merge(run, group, outs, scope, path or name)
-        _check_out(run, scope, mark, f"parallel {quote(what)}", out)
+        out = _merge(run, group, outs, scope, what)
+        _check_out(run, scope, mark, what, out)
         out_ids = False
     counts = Counts()
     for c in children:
@@ -426,7 +431,7 @@ def _merge(run, group, outs, scope, what):
         if any(len(o) != rank for o in outs) or not 0 <= axis < rank or any(
                 o[:axis] + o[axis + 1:] != outs[0][:axis] + outs[0][axis + 1:] for o in outs):
             run.fail(scope, group.mark_of("axis") if group.axis else mark,
-                     f"parallel {quote(what)} cannot concatenate {listed} on axis {group.axis}: "
+                     f"{what} cannot concatenate {listed} on axis {group.axis}: "
                      "every other axis must agree")
         return outs[0][:axis] + (sum(o[axis] for o in outs),) + outs[0][axis + 1:]
     rank = max(len(o) for o in outs)  # NumPy broadcasting: align on the right, 1 stretches
@@ -435,7 +440,7 @@ def _merge(run, group, outs, scope, what):
     for sizes in zip(*padded):
         big = {s for s in sizes if s != 1}
         if len(big) > 1:
-            run.fail(scope, mark, f"parallel {quote(what)} cannot {group.merge} {listed}: shapes broadcast "
+            run.fail(scope, mark, f"{what} cannot {group.merge} {listed}: shapes broadcast "
                                   "as in NumPy (aligned on the right; each axis equal or 1)")
         out.append(big.pop() if big else 1)
     return tuple(out)

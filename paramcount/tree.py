@@ -93,14 +93,15 @@ class Parser:
                 check.add(mark, f"block name {quote(name)} is already a layer type")
             else:
                 self.blocks[name] = Block(name, entry.value[name])
-        for block in self.blocks.values():
-            self._parse_block(block)
+        typed = [b for b in self.blocks.values() if check.typed(b.node, "mapping", f"block '{b.name}'")]
+        for block in typed:  # every block's arguments before any block's layers, which may use them
+            self._parse_args(block)
+        for block in typed:
+            self._parse_layers(block)
         self._refuse_cycles()
 
-    def _parse_block(self, block):
+    def _parse_args(self, block):
         check, node = self.check, block.node
-        if not check.typed(node, "mapping", f"block '{block.name}'"):
-            return
         check.unknown(node, ("args", "layers", "description"), f"block '{block.name}'", extensions=True)
         args = node.value.get("args")
         if args is not None and check.typed(args, "mapping", f"the args of block '{block.name}'"):
@@ -112,6 +113,9 @@ class Parser:
                 else:
                     v = _plain_value(value)
                     block.params[arg] = Field.REQUIRED if v == REQUIRED else v
+
+    def _parse_layers(self, block):
+        check, node = self.check, block.node
         layers = node.value.get("layers")
         if layers is None:
             check.add(node.mark, f"block '{block.name}' is missing 'layers'")
