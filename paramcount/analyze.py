@@ -226,7 +226,8 @@ def _item(run, item, shape, ids, scope):
     runs, i, copy_shape, copy_ids = [], 0, shape, ids
     while i < times:  # copies run by run: once a copy's output shape equals its input, the rest are alike
         report, out, out_ids = _once(run, item, copy_shape, copy_ids, scope, f"{path}.{i}", str(i))
-        count = times - i if (out, out_ids) == (copy_shape, copy_ids) else 1
+        same = out == copy_shape and (out_ids == copy_ids or not _takes_ids(item))
+        count = times - i if same else 1
         if item.shared and count != times:
             run.fail(scope, item.mark_of("shared"), f"shared copies of {quote(item.name)} must keep the shape: "
                                                     f"the first takes {list(copy_shape)} and gives {list(out)}")
@@ -248,6 +249,17 @@ def _item(run, item, shape, ids, scope):
     for report, _ in runs:
         _deepen(report)
     return run.record(node, scope, item.node.mark), copy_shape, copy_ids
+
+
+def _takes_ids(item):
+    """Whether anything in `item` reads token ids, so that its copies differ by what they are fed."""
+    if isinstance(item, Leaf):
+        return getattr(item.kind, "takes_ids", False)
+    if isinstance(item, Use):
+        parts = item.block.items
+    else:
+        parts = item.body + [i for b in item.branches + ([item.shortcut] if item.shortcut else []) for i in b.items]
+    return any(_takes_ids(i) for i in parts)
 
 
 def _deepen(node):
