@@ -22,6 +22,7 @@ import yaml
 
 TARGET = 1.3
 PY = sys.executable
+HERE = Path(__file__).resolve().parent
 
 
 def paramcount_cmd():
@@ -92,6 +93,10 @@ def main():
             ("big", "paramcount --format json flat10k.yaml (10,000 layers)",
              pc + ["--format", "json", str(spec)]),
             ("parse", "yaml.load(flat10k.yaml) fastest loader", [PY, "-c", load]),
+            ("llama", "paramcount --format json llama2-70b.yaml (80 repeated blocks)",
+             pc + ["--format", "json", str(HERE / "llama2-70b.yaml")]),
+            ("million", "paramcount --format json repeat-million.yaml (a block ×1,000,000)",
+             pc + ["--format", "json", str(HERE / "repeat-million.yaml")]),
         ]
         times = {key: [] for key, _, _ in cmds}
         # Round-robin: each round runs every command once, so a noisy moment
@@ -109,6 +114,8 @@ def main():
         ("3/2 JSON path / its floor", "json", "jfloor"),
         ("5/4 table path / its floor", "table", "tfloor"),
         ("6/7 10,000 layers / bare parse", "big", "parse"),
+        ("8/3 Llama-2-70B-sized / lenet5", "llama", "json"),
+        ("9/3 a million repeats / lenet5", "million", "json"),
     ]
     loader = "CSafeLoader" if hasattr(yaml, "CSafeLoader") else "SafeLoader (no libyaml)"
     head = (f"python {sys.version.split()[0]}, {args.runs} runs (+{args.warmup} warm-up), "

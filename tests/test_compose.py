@@ -334,3 +334,17 @@ def test_the_cli_prints_composed_specs(tmp_path):
                          text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     assert '"params": 992' in out.stdout
+
+
+def test_the_benchmark_specs_count_as_derived_by_hand():
+    from paramcount import load_file
+
+    llama = analyze(load_file(str(ROOT / "benchmarks" / "llama2-70b.yaml")))
+    # embed 32000·8192 = 262,144,000; per layer: q and o 8192² each = 134,217,728, k and v 8192·1024 each
+    # = 16,777,216, gate/up/down 3·8192·28672 = 704,643,072, two RMSNorms 16,384: 855,654,400; ×80 =
+    # 68,452,352,000; final norm 8,192; lm_head 262,144,000. Total 68,976,648,192 (Hugging Face's figure).
+    assert llama.totals.params == 68_976_648_192
+    million = analyze(load_file(str(ROOT / "benchmarks" / "repeat-million.yaml")))
+    # layernorm 1,024; 512→2048 1,050,624; 2048→512 1,049,088: 2,100,736 a block, a million times.
+    assert million.totals.params == 2_100_736 * 10**6
+    assert sum(1 for _ in million.leaves()) == 3  # one copy analysed and shown, with its multiplier
