@@ -91,15 +91,20 @@ def _counts(node):
 
 
 def tree_nodes(data):
-    """path -> (trainable, non_trainable) of every node of the report's tree.
+    """path -> (trainable, non_trainable) of every node of the report's tree, copies included.
 
     A leaf appears in the tree as ``{"layer": i}``, an index into ``layers`` (one occurrence's
     counts). A node with ``repeat: N`` holds all N copies' counts (one copy's when ``shared``) and
-    describes copy 0 in its children; its copies ``PATH.0`` ... ``PATH.N-1`` are added here, as
-    torch names the modules of a ModuleList. An unnamed residual carries its block's path; the
-    outermost node of a path is the one kept.
+    describes one copy in its children: either copies ``PATH.0`` ... ``PATH.N-1`` (its children
+    under ``PATH.0``), or, when a repeat is split where the input shape changes, the run of
+    siblings ``PREFIX.K`` ... ``PREFIX.K+N-1`` from its own path ``PREFIX.K``. Each copy and its
+    descendants are added here under their own names, as torch's ModuleList names them. An
+    unnamed residual carries its block's path; the outermost node of a path is the one kept.
     """
     leaves, out = data["layers"], {}
+
+    def path_of(node):
+        return leaves[node["layer"]]["path"] if set(node) == {"layer"} else node["path"]
 
     def visit(node):
         if set(node) == {"layer"}:
@@ -107,13 +112,28 @@ def tree_nodes(data):
             out.setdefault(leaf["path"], _counts(leaf))
             return
         path, counts, n = node["path"], _counts(node), node.get("repeat", 1)
-        out.setdefault(path, counts)
-        if n > 1:
-            for i in range(n):
-                one = counts if node.get("shared") else tuple(c // n for c in counts)
-                out.setdefault(f"{path}.{i}", one if i == 0 or not node.get("shared") else (0, 0))
-        for child in node.get("children", ()):
+        children = node.get("children", ())
+        if n == 1:
+            out.setdefault(path, counts)
+            for child in children:
+                visit(child)
+            return
+        shared = node.get("shared")
+        one = counts if shared else tuple(c // n for c in counts)
+        if children and path_of(children[0]).startswith(path + ".0"):
+            out.setdefault(path, counts)
+            base, copies = path + ".0", [f"{path}.{i}" for i in range(n)]
+        else:  # a split run: this node is copy K of its parent's repeat
+            prefix, k = path.rsplit(".", 1)
+            base, copies = path, [f"{prefix}.{int(k) + i}" for i in range(n)]
+        before = set(out)
+        out.setdefault(base, one)
+        for child in children:
             visit(child)
+        inside = {p: c for p, c in out.items() if p not in before and (p == base or p.startswith(base + "."))}
+        for i, copy in enumerate(copies[1:], 1):
+            for p, c in inside.items():
+                out.setdefault(copy + p[len(base):], (0, 0) if shared else c)
 
     for top in data["tree"]:
         visit(top)

@@ -266,22 +266,24 @@ class ResNet(nn.Module):
         return self.fc(self.avgpool(x).flatten(1))
 
 
-def _resnet_blocks(depths, downsample_in_layer1):
+def _resnet_blocks(depths, downsample_in_layer1, convs):
     paths = ["conv1", "bn1", "fc"]
     for i, n in enumerate(depths, 1):
         paths.append(f"layer{i}")
-        paths += [f"layer{i}.{j}" for j in range(n)]
+        for j in range(n):
+            paths.append(f"layer{i}.{j}")
+            paths += [f"layer{i}.{j}.{kind}{k}" for k in range(1, convs + 1) for kind in ("conv", "bn")]
         if i > 1 or downsample_in_layer1:
-            paths.append(f"layer{i}.0.downsample")
+            paths += [f"layer{i}.0.downsample", f"layer{i}.0.downsample.0", f"layer{i}.0.downsample.1"]
     return paths
 
 
 def resnet18():
-    return ResNet(BasicBlock, (2, 2, 2, 2)), torch.zeros(1, 3, 224, 224), _resnet_blocks((2, 2, 2, 2), False)
+    return ResNet(BasicBlock, (2, 2, 2, 2)), torch.zeros(1, 3, 224, 224), _resnet_blocks((2, 2, 2, 2), False, 2)
 
 
 def resnet50():
-    return ResNet(Bottleneck, (3, 4, 6, 3)), torch.zeros(1, 3, 224, 224), _resnet_blocks((3, 4, 6, 3), True)
+    return ResNet(Bottleneck, (3, 4, 6, 3)), torch.zeros(1, 3, 224, 224), _resnet_blocks((3, 4, 6, 3), True, 3)
 
 
 # -- MobileNetV2, torchvision ----------------------------------------------------------------
@@ -329,8 +331,13 @@ class MobileNetV2(nn.Module):
 
 
 def mobilenet_v2():
+    model = MobileNetV2()
     paths = ["features"] + [f"features.{i}" for i in range(19)] + ["classifier", "classifier.1"]
-    return MobileNetV2(), torch.zeros(1, 3, 224, 224), paths
+    paths += [f"features.{i}.{k}" for i in (0, 18) for k in range(3)]
+    for i in range(1, 18):  # every part of every inverted residual: conv.0.0 ... conv.3
+        paths += [f"features.{i}.conv.{k}" for k in range(len(model.features[i].conv))]
+        paths += [f"features.{i}.conv.{k}.{m}" for k in range(len(model.features[i].conv) - 2) for m in range(3)]
+    return model, torch.zeros(1, 3, 224, 224), paths
 
 
 # -- transformers (Hugging Face layouts) -----------------------------------------------------
