@@ -185,3 +185,32 @@ def test_preset_names_its_source(name):
 
     spec = yaml.safe_load((ROOT / "architectures" / f"{name}.yaml").read_text())
     assert spec.get("name") and spec.get("description")
+
+
+def _tree_node(data, path):
+    stack = list(data["tree"])
+    while stack:
+        node = stack.pop()
+        if node.get("path") == path:
+            return node
+        stack.extend(node.get("children", ()))
+    raise KeyError(path)
+
+
+def test_gpt2_output_projection_is_tied_to_the_token_embedding():
+    data = report("gpt2")
+    head = next(leaf for leaf in data["layers"] if leaf["path"] == "lm_head")
+    assert head["tied_to"] == "wte"
+    assert head["output_shape"] == [1024, 50257]
+    assert (head["trainable"], head["params"]) == (0, 0)  # counted once, in wte: 50,257 x 768
+    assert next(leaf for leaf in data["layers"] if leaf["path"] == "wte")["params"] == 50257 * 768
+
+
+def test_albert_shares_one_layer_among_twelve():
+    node = _tree_node(report("albert-base"), "encoder.layer")
+    assert (node["repeat"], node["shared"], node["trainable"]) == (12, True, 7_087_872)
+
+
+def test_bert_repeats_twelve_layers():
+    node = _tree_node(report("bert-base"), "encoder.layer")
+    assert (node["repeat"], node["shared"], node["trainable"]) == (12, False, 12 * 7_087_872)
