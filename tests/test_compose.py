@@ -348,3 +348,22 @@ def test_the_benchmark_specs_count_as_derived_by_hand():
     # layernorm 1,024; 512→2048 1,050,624; 2048→512 1,049,088: 2,100,736 a block, a million times.
     assert million.totals.params == 2_100_736 * 10**6
     assert sum(1 for _ in million.leaves()) == 3  # one copy analysed and shown, with its multiplier
+
+
+def _readme_spec(marker):
+    import re
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    return next(b for b in re.findall(r"```yaml\n(.*?)```", text, re.S) if marker in b)
+
+
+def test_the_readme_examples_count_what_the_readme_says():
+    r = analyze(load_text(_readme_spec("name: resnet-stages"), "README.md"))
+    # layer1: 2 × (2 · 64·64·9 + 2 · 128) = 147,968 trainable, 2 × 2 × 128 = 512 running statistics;
+    # layer2: 73,728 + 147,456 + 8,192 + 3 · 256 = 230,144 and 2 · 147,456 + 2 · 256 = 295,424:
+    # 525,568, with 5 × 256 = 1,280 running statistics.
+    assert [(n.path, n.counts.trainable, n.counts.non_trainable) for n in r.layers] == [
+        ("layer1", 147_968, 512), ("layer2", 525_568, 1_280)]
+    lstm = analyze(load_text(_readme_spec("name: lstm-classifier"), "README.md"))
+    # 2,560,000 + 395,264 + 526,336 + 1,285, as the README derives them.
+    assert lstm.totals.params == 3_482_885
