@@ -202,6 +202,12 @@ class _Run:
         return node
 
 
+def dims(shape, limit=120):
+    """A shape for a message: hundreds of digits an axis are cut short, like any long text."""
+    text = "[" + ", ".join(map(str, shape)) + "]"
+    return text if len(text) <= limit else text[:limit - 2] + "…]"
+
+
 def _check_out(run, scope, mark, what, out):
     if len(out) > MAX_RANK:
         run.fail(scope, mark, f"{what} would output {len(out)} axes; the limit is {MAX_RANK}")
@@ -230,7 +236,7 @@ def _item(run, item, shape, ids, scope):
         count = times - i if same else 1
         if item.shared and count != times:
             run.fail(scope, item.mark_of("shared"), f"shared copies of {quote(item.name)} must keep the shape: "
-                                                    f"the first takes {list(copy_shape)} and gives {list(out)}")
+                                                    f"the first takes {dims(copy_shape)} and gives {dims(out)}")
         runs.append((report, count))
         i, copy_shape, copy_ids = i + count, out, out_ids
     if len(runs) == 1:
@@ -326,12 +332,12 @@ def _leaf(run, leaf, shape, ids, scope, path, name, trainable):
     cfg = _config(run, leaf, scope) if leaf.deferred else leaf.cfg
     what = f"{kind.name} layer {quote(path)}"
     if getattr(kind, "takes_ids", False) and not ids:
-        run.fail(scope, leaf.node.mark, f"{what} takes token ids, but its input {list(shape)} holds floats from the "
+        run.fail(scope, leaf.node.mark, f"{what} takes token ids, but its input {dims(shape)} holds floats from the "
                                         "layer before it (ids come from the spec's input, through shape-only layers)")
     try:
         out = kind.output_shape(cfg, shape)
     except ShapeError as e:
-        run.fail(scope, leaf.mark_of(e.field), f"{what} on input {list(shape)}: {e}")
+        run.fail(scope, leaf.mark_of(e.field), f"{what} on input {dims(shape)}: {e}")
     _check_out(run, scope, leaf.node.mark, what, out)
     tensors = kind.weights(cfg, shape, out)
     counted, tied_to = tensors, None
@@ -363,7 +369,7 @@ def _tie(run, leaf, tensors, scope, what):
         owner = run.owners[owner.tied_to]
     mine = [t for t in tensors if t.role == "weight"]
     theirs = [t for t in owner.tensors if t.role == "weight"]
-    shapes = lambda ts: ", ".join(str(list(t.shape)) for t in ts) or "none"  # noqa: E731
+    shapes = lambda ts: ", ".join(dims(t.shape) for t in ts) or "none"  # noqa: E731
     if len(mine) != len(theirs) or not all(
             a.shape == b.shape or (len(a.shape) == 2 and a.shape == b.shape[::-1]) for a, b in zip(mine, theirs)):
         run.fail(scope, mark, f"{what} cannot use the weights of {quote(owner.path)}: its weights are "
@@ -414,8 +420,8 @@ def _group(run, group, shape, ids, scope, path, name, trainable):
             children.append(node)
         if out != other:
             source = "the shortcut" if group.shortcut is not None else "the input (identity shortcut)"
-            run.fail(scope, mark, f"{what}: the body gives {list(out)} but {source} gives "
-                                  f"{list(other)}; they must be equal to be added")
+            run.fail(scope, mark, f"{what}: the body gives {dims(out)} but {source} gives "
+                                  f"{dims(other)}; they must be equal to be added")
         out_ids = False
     else:
         children, outs = [], []
@@ -436,7 +442,7 @@ def _group(run, group, shape, ids, scope, path, name, trainable):
 
 def _merge(run, group, outs, scope, what):
     mark = group.mark_of("merge")
-    listed = " and ".join(str(list(o)) for o in outs)
+    listed = " and ".join(dims(o) for o in outs)
     if group.merge == "concat":
         rank = len(outs[0])
         axis = group.axis + rank if group.axis < 0 else group.axis
