@@ -9,7 +9,7 @@ the same input shape is analysed once and multiplied, so cost follows the spec, 
 from .errors import fail, quote
 from .expr import Expr, ExprError
 from .layers import Invalid
-from .limits import (MAX_ANALYSED, MAX_RANK, MAX_REPORT_BITS, MAX_REPORT_DIGITS, MAX_SIZE_BITS,
+from .limits import (MAX_ANALYSED, MAX_NESTING, MAX_RANK, MAX_REPORT_BITS, MAX_REPORT_DIGITS, MAX_SIZE_BITS,
                      MAX_SIZE_DIGITS)
 from .shapes import ShapeError, product
 from .tree import Group, Leaf, Use, finish, type_of
@@ -184,7 +184,7 @@ class _Run:
         self.path, self.analysed, self.bits, self.owners = path, 0, 0, {}
 
     def fail(self, scope, mark, message):
-        where = f"in {scope.where}: " if scope.where else ""
+        where = f"in {_cut(scope.where)}: " if scope.where else ""
         fail(self.path, mark, where + message)
 
     def spend(self, scope, mark, path):
@@ -200,6 +200,11 @@ class _Run:
             self.fail(scope, mark, f"the counts up to layer {quote(node.path)} hold more than "
                                    f"{MAX_REPORT_DIGITS:,} digits in all; the limit keeps output bounded")
         return node
+
+
+def _cut(text, limit=120):
+    """A long path for a message: its start and its end, which name the top block and the layer."""
+    return text if len(text) <= limit else text[:limit // 2 - 1] + "…" + text[-(limit // 2):]
 
 
 def dims(shape, limit=120):
@@ -292,6 +297,8 @@ def _evaluate(run, item, field, expr, scope):
 
 
 def _once(run, item, shape, ids, scope, path, name):
+    if scope.depth >= MAX_NESTING:  # blocks using blocks: written once each, nested at use
+        run.fail(scope, item.node.mark, f"blocks and composites nest more than {MAX_NESTING} deep here")
     trainable = item.trainable is not False
     if isinstance(item, Leaf):
         return _leaf(run, item, shape, ids, scope, path, name, trainable)
