@@ -4,13 +4,43 @@ import re
 
 # What YAML counts as a line break (libyaml and PyYAML alike).
 _BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
-# What would break an error's one line or drive a terminal: controls and Unicode line separators.
-CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Characters that print as nothing yet change how the text around them reads: Unicode's
+# bidirectional controls (the "Trojan Source" trick), zero-width and other invisible formatting.
+INVISIBLE = ("\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
+             "\ufff9-\ufffb\U000e0000-\U000e007f")
+# What would break an error's one line, drive a terminal or disguise text: C0 and C1 controls,
+# Unicode line separators, the invisible characters above, and lone surrogates (a file name that
+# is not UTF-8, as os.fsdecode gives it), which a strict UTF-8 stream cannot print.
+CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{INVISIBLE}\ud800-\udfff]")
+_INVISIBLE = re.compile(f"[{INVISIBLE}]")
+_PARTIAL_ESCAPE = re.compile(r"\\(?:x[0-9a-f]?|u[0-9a-f]{0,3}|U[0-9a-f]{0,7})?$")
 
 
 def one_line(text):
-    """`text` with every control character and line break written as an escape."""
+    """`text` with every control, invisible or unprintable character and line break written as an escape."""
     return CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode(), text)
+
+
+def clean(text, limit=None):
+    """Any text bound for output (a name, a stem, a description, a path): one line, every control,
+    invisible character and lone surrogate escaped, and cut to `limit` characters with '…'."""
+    text = str(text)
+    if limit is None:
+        return one_line(text)
+    head = one_line(text[: limit + 1])  # the rest would be cut anyway: long text costs nothing more
+    if len(text) <= limit and len(head) <= limit:
+        return head
+    return _PARTIAL_ESCAPE.sub("", head[: max(limit - 1, 0)]) + "…"  # no escape cut in half
+
+
+def unprintable(text, control="control characters or line breaks"):
+    """What kind of forbidden character `text` holds, for a message; None when it holds none."""
+    m = CONTROL.search(text)
+    if m is None:
+        return None
+    if _INVISIBLE.match(m.group()):
+        return f"invisible or text-direction characters (U+{ord(m.group()):04X})"
+    return control
 
 
 def quote(text, limit=60):

@@ -1,6 +1,7 @@
 """Where specs come from: a file, standard input, or a preset shipped in architectures/."""
 
 import os
+import select
 import stat
 import sys
 
@@ -23,21 +24,35 @@ def preset_names():
     return sorted(f[:-5] for f in os.listdir(preset_dir()) if f.endswith(".yaml"))
 
 
+_KIND = {stat.S_IFIFO: "a pipe", stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a character device",
+         stat.S_IFBLK: "a block device", stat.S_IFDIR: "a directory"}
+
+
+def _refuse_unless_regular(path, mode):
+    """Only a regular file is a spec file: a device (/dev/ptmx, /dev/kmsg, /dev/zero) could block
+    forever or never end, and a pipe would wait for a writer; '-' is how standard input is read."""
+    if stat.S_ISREG(mode):
+        return
+    kind = _KIND.get(stat.S_IFMT(mode), "a special file")
+    hint = " (use '-' for standard input)" if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) else ""
+    fail(path, None, f"is {kind}, not a spec file{hint}")
+
+
 def load_file(path, source=None, name=None):
-    """A spec from a file; errors name `path` as given."""
+    """A spec from a regular file, symlinks followed; errors name `path` as given."""
     try:
-        mode = os.stat(path).st_mode
-    except OSError:
-        mode = 0  # open() says why
-    if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):  # opening one would wait for a writer
-        fail(path, None, "is a pipe or socket, not a spec file (use '-' for standard input)")
-    try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_READ)
+        _refuse_unless_regular(path, os.stat(path).st_mode)  # refused before opening: opening a device acts
+        # Checked again on what was opened, in case the path changed in between; O_NONBLOCK keeps
+        # open() itself from waiting, O_NOCTTY from taking a terminal.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+                     | getattr(os, "O_BINARY", 0))
+        with open(fd, "rb") as f:
+            _refuse_unless_regular(path, os.fstat(fd).st_mode)
+            data = f.read(MAX_READ)  # a regular file never blocks
     except IsADirectoryError:
         fail(path, None, "is a directory, not a spec file")
-    except OSError as e:
-        fail(path, None, f"cannot read: {e.strerror or e}")
+    except (OSError, ValueError) as e:  # ValueError: a NUL in the path
+        fail(path, None, f"cannot read: {getattr(e, 'strerror', None) or e}")
     return load_text(decode(data, path), path, source or path, name)
 
 
@@ -48,10 +63,46 @@ def load_preset(name):
     return load_file(os.path.join(preset_dir(), name + ".yaml"), f"preset:{name}", name)
 
 
-def load_stdin():
-    if sys.stdin is None:
+def read_stdin(stream=None):
+    """Standard input's bytes up to end of file (at most MAX_READ), whatever the descriptor's mode:
+    on a non-blocking one, wait for data rather than take an empty read for the end."""
+    stream = sys.stdin if stream is None else stream
+    if stream is None:
         fail("<stdin>", None, "standard input is closed")
-    return load_text(decode(sys.stdin.buffer.read(MAX_READ), "<stdin>"), "<stdin>", "<stdin>", "stdin")
+    stream = getattr(stream, "buffer", stream)
+    try:
+        try:
+            fd = stream.fileno()
+        except (AttributeError, ValueError, OSError):  # a stream in memory (tests, embedding)
+            data = stream.read(MAX_READ) or b""
+            return data.encode() if isinstance(data, str) else data
+        chunks, size = [], 0
+        while size < MAX_READ:
+            try:
+                chunk = os.read(fd, MAX_READ - size)
+            except BlockingIOError:  # O_NONBLOCK and nothing yet: sleep until there is
+                _wait_readable(fd)
+                continue
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
+    except OSError as e:  # `paramcount - 0>file`: a descriptor open for writing only
+        fail("<stdin>", None, f"cannot read: {e.strerror or e}")
+
+
+def _wait_readable(fd):
+    if hasattr(select, "poll"):  # any descriptor number; select() stops at 1,024
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLPRI)
+        poller.poll()
+    else:
+        select.select([fd], [], [])
+
+
+def load_stdin():
+    return load_text(decode(read_stdin(), "<stdin>"), "<stdin>", "<stdin>", "stdin")
 
 
 def load(arg):

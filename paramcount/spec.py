@@ -386,6 +386,8 @@ def _a_spec_at_all(check, root):
     """A document that is not a spec (not a mapping, or no 'layers') may be any file a symlink points
     at: say what it lacks, never what it holds, naming no key but near-misses of the spec's own."""
     y = root.y
+    if y.tag not in _PLAIN_TAGS[type(y)]:
+        root._refuse()
     if not isinstance(y, yaml.MappingNode):
         tag = _RESOLVER.resolve(yaml.ScalarNode, y.value, (True, False)) if y.tag == _PLAIN else y.tag
         kind = "a list" if isinstance(y, yaml.SequenceNode) else _KINDS.get(tag, "text")

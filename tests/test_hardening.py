@@ -156,6 +156,10 @@ def test_a_layer_written_at_the_top_level_gets_a_hint():
     ("!!int abc", "'abc' is not a valid int"),
     ("!!int 1.5", "'1.5' is not a valid int"),
     ('!!int ""', "'' is not a valid int"),
+    ('!!int "٣"', "'٣' is not a valid int"),  # an explicit tag keeps the rule: other scripts' digits are text
+    ('!!int "３"', "'３' is not a valid int"),
+    ('!!int " 3"', "' 3' is not a valid int"),
+    ('!!float "٣.٥"', "'٣.٥' is not a valid float"),
     ("!!int -", "'-' is not a valid int"),
     ("!!float abc", "'abc' is not a valid float"),
     ("!!bool abc", "'abc' is not a valid bool"),
@@ -193,7 +197,7 @@ def test_a_fifo_is_refused_without_waiting(tmp_path):
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
     result = run(str(fifo))
-    assert result.stderr == f"{fifo}:1:1: is a pipe or socket, not a spec file (use '-' for standard input)\n"
+    assert result.stderr == f"{fifo}:1:1: is a pipe, not a spec file (use '-' for standard input)\n"
 
 
 def test_a_symlink_loop_says_so(tmp_path):
@@ -237,3 +241,196 @@ def test_a_padding_mode_in_the_wrong_case_gets_a_suggestion():
     assert errors_of("input: [1, 8, 8]\nlayers: [{type: conv2d, filters: 2, kernel_size: 3, padding: Same}]\n") == [
         "spec.yaml:2:62: padding must be a non-negative integer or a list of 2, 'valid' or 'same', got 'Same'; "
         "did you mean 'same'?"]
+
+
+# -- from issue 6: hostile input, second round (run as real processes, PYTHONUNBUFFERED unset) -------
+
+
+def paramcount(*args, stdin=subprocess.DEVNULL, input=None, env=None, timeout=30):
+    """paramcount as a stranger's CI job runs it: its own process, normal buffering."""
+    environ = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    environ.update(PYTHONPATH=str(ROOT), **(env or {}))
+    done = subprocess.run([sys.executable, "-m", "paramcount", *args], stdin=None if input is not None else stdin,
+                          input=input, capture_output=True, env=environ, cwd=ROOT, timeout=timeout)
+    return done.returncode, done.stdout.decode(), done.stderr.decode()
+
+
+@pytest.mark.parametrize("char", ["\u202e", "\u202a", "\u2066", "\u2069", "\u200e", "\u200f", "\u061c",
+                                  "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"])
+def test_bidi_and_zero_width_characters_in_names_are_refused(tmp_path, char):
+    """Trojan Source: U+202E and its kind make a table or an error line read as what it is not."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(f"input: [4]\nlayers: [{{type: dense, units: 2, name: \"ad{char}min\"}}]\n", encoding="utf-8")
+    code = f"U+{ord(char):04X}"
+    assert paramcount(str(spec)) == (2, "", f"{spec}:2:40: name must not hold invisible or text-direction characters "
+                                            f"({code}), got 'ad\\u{ord(char):04x}min'\n")
+    spec.write_text(f"description: \"x{char}y\"\ninput: [4]\nlayers: [{{type: relu}}]\n", encoding="utf-8")
+    assert paramcount(str(spec))[2] == (f"{spec}:1:14: description must not hold invisible or text-direction "
+                                        f"characters ({code}), got 'x\\u{ord(char):04x}y'\n")
+
+
+def test_one_sanitising_path_for_every_text():
+    """errors.clean: one line, controls, bidi, zero-width and lone surrogates escaped, cut with '…'."""
+    import io
+
+    from paramcount.errors import clean, one_line
+
+    hostile = "a\x1b]0;pwn\x07\x1b[2J\n\r\x85\u2028\u202e\u2066\u200b\ufeff\udcff\ud800z"
+    assert clean(hostile) == one_line(hostile) == (
+        "a\\x1b]0;pwn\\x07\\x1b[2J\\n\\r\\x85\\u2028\\u202e\\u2066\\u200b\\ufeff\\udcff\\ud800z")
+    strict = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="strict")
+    print(clean(hostile), file=strict)  # a non-UTF-8 file name, as os.fsdecode gives it, prints anywhere
+    strict.flush()
+    assert clean("x" * 380_000, 60) == "x" * 59 + "…"
+    assert clean("short", 60) == "short" and clean("", 5) == ""
+    assert clean("abcdefgh\x1b", 10) == "abcdefgh…"  # an escape is never cut in half
+    assert clean("abcdefghij", 10) == "abcdefghij" and clean(12345) == "12345"
+    assert all(len(clean(hostile * n, limit)) <= limit for n in (1, 3) for limit in (1, 2, 9, 10, 11, 60))
+
+
+def test_a_non_utf8_file_name_prints_on_a_strict_utf8_stream(tmp_path):
+    path = os.path.join(os.fsencode(tmp_path), b"bad\xff\x1b[2J.yaml")
+    with open(path, "w") as f:
+        f.write("- 1\n")
+    for env in ({"PYTHONIOENCODING": "utf-8"}, {"PYTHONIOENCODING": "ascii"}, {"LC_ALL": "C"}):
+        assert paramcount(os.fsdecode(path), env=env) == (
+            2, "", f"{tmp_path}/bad\\udcff\\x1b[2J.yaml:1:1: a spec must be a mapping, got a list\n")
+
+
+DEVICES = [d for d in ("/dev/ptmx", "/dev/kmsg", "/dev/zero", "/dev/null", "/dev/tty", "/dev/urandom")
+           if os.path.exists(d)]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_devices_and_links_to_them_are_refused(tmp_path, device):
+    """A repository can carry `spec.yaml -> /dev/ptmx`: opening or reading it would block forever."""
+    link = tmp_path / "spec.yaml"
+    link.symlink_to(device)
+    (tmp_path / "chain.yaml").symlink_to(link)  # and a link to the link
+    for path in (link, tmp_path / "chain.yaml", device):
+        assert paramcount(str(path), timeout=15) == (2, "", f"{path}:1:1: is a character device, not a spec file\n")
+
+
+def test_pipes_and_sockets_behind_links_are_refused(tmp_path):
+    import socket
+
+    os.mkfifo(tmp_path / "fifo")
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(tmp_path / "sock"))
+    try:
+        for target, kind in (("fifo", "a pipe"), ("sock", "a socket")):
+            (tmp_path / f"{target}.yaml").symlink_to(tmp_path / target)
+            for path in (tmp_path / target, tmp_path / f"{target}.yaml"):
+                assert paramcount(str(path), timeout=15) == (
+                    2, "", f"{path}:1:1: is {kind}, not a spec file (use '-' for standard input)\n")
+    finally:
+        sock.close()
+
+
+def test_standard_input_is_read_to_the_end_when_non_blocking():
+    """An empty O_NONBLOCK pipe gave a TypeError; a spec written in two parts was read only in part."""
+    import json
+    import time
+
+    first = b"input: [1]\nlayers:\n  - {type: dense, units: 5}\n"  # alone: 10 params
+    second = b"  - {type: dense, units: 1}\n  - {type: dense, units: 998}\n"  # in all: 10 + 2 + 1,996 + 4
+    r, w = os.pipe()
+    os.set_blocking(r, False)
+    environ = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    proc = subprocess.Popen([sys.executable, "-m", "paramcount", "--json", "-"], stdin=r, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=ROOT, env=dict(environ, PYTHONPATH=str(ROOT)))
+    os.close(r)
+    try:
+        time.sleep(1)  # nothing written yet: the first read finds the pipe empty
+        os.write(w, first)
+        time.sleep(1.5)
+        os.write(w, second)
+    finally:
+        os.close(w)
+    out, err = proc.communicate(timeout=30)
+    assert (proc.returncode, err) == (0, b"")
+    assert json.loads(out)["totals"]["params"] == 2_012
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    assert cpu < 2, cpu  # it waited: a spin would burn the 2.5 s it waits
+
+
+def test_an_unreadable_standard_input_says_so(tmp_path):
+    """`paramcount - 0>file`: a write-only descriptor said 'cannot write the output'."""
+    with open(tmp_path / "file", "w") as write_only:
+        assert paramcount("-", stdin=write_only) == (2, "", "<stdin>:1:1: cannot read: Bad file descriptor\n")
+    with open(tmp_path / "file", "w") as write_only:  # and the other specs are still counted
+        code, out, err = paramcount("--json", "-", "lenet5", stdin=write_only)
+        assert (code, err) == (2, "<stdin>:1:1: cannot read: Bad file descriptor\n") and '"source": "preset:lenet5"' in out
+
+
+def test_budget_null_means_no_budget():
+    """The README: null means the default where the default is none; a budget's default is none."""
+    code, out, err = paramcount("--json", "-", input=b"input: [3]\nbudget: null\nlayers: [{type: dense, units: 2}]\n")
+    assert (code, err) == (0, "") and '"max_params": null' in out
+    code, _, err = paramcount("-", input=b"input: [3]\nbudget: ~\nlayers: [{type: dense, units: 2}]\n")
+    assert (code, err) == (0, "")
+    assert errors_of("input: [3]\nbudget: 5k\nlayers: [{type: dense, units: 2}]\n") == [
+        "spec.yaml:2:9: budget must be a mapping, got '5k'"]
+
+
+LONG = "n" * 380_000
+
+
+def long_lines(stderr):
+    return [line for line in stderr.splitlines() if LONG in line or len(line) > 400]
+
+
+def test_a_long_name_is_cut_in_a_duplicate_name_error():
+    text = f"input: [4]\nlayers:\n  - {{type: dense, units: 2, name: &n {LONG}}}\n  - {{type: dense, units: 2, name: *n}}\n"
+    code, out, err = paramcount("-", input=text.encode())
+    assert (code, out) == (2, "") and err == f"<stdin>:4:29: layer name '{'n' * 60}…' is already used (line 3)\n"
+
+
+def test_a_long_name_is_cut_in_a_shape_error():
+    text = f"input: [4]\nlayers:\n  - {{type: conv2d, filters: 2, kernel_size: 3, name: {LONG}}}\n"
+    code, out, err = paramcount("-", input=text.encode())
+    assert (code, out) == (2, "") and len(err.splitlines()) == 1 and not long_lines(err), len(err)
+
+
+@pytest.mark.xfail(reason="cli.py's budget message inserts the model name whole (the output engineer's file)",
+                   strict=False)
+def test_a_long_name_is_cut_in_the_budget_message():
+    text = f"name: {LONG}\ninput: [4]\nbudget: {{max_params: 1}}\nlayers:\n  - {{type: dense, units: 2, name: {LONG}}}\n"
+    code, _, err = paramcount("--json", "-", input=text.encode())
+    assert code == 1 and len(err.splitlines()) == 1 and not long_lines(err), len(err)
+
+
+SECRET = "ghp_0123456789abcdefghijABCDEFGHIJ012345"
+
+
+@pytest.mark.parametrize("content, message", [
+    (f"{SECRET}\n", "a spec must be a mapping, got text"),
+    (f"GITHUB_TOKEN={SECRET}\n", "a spec must be a mapping, got text"),
+    (f"- {SECRET}\n", "a spec must be a mapping, got a list"),
+    ("1234567890\n", "a spec must be a mapping, got an integer"),
+    (f"token: {SECRET}\n", "the spec is missing 'input'\n{f}:1:1: the spec is missing 'layers'"),
+    (f"input: {SECRET}\nname: \"\\x1b{SECRET}\"\n{SECRET}: 1\n{SECRET}: 2\n",
+     "the spec is missing 'layers'"),
+])
+def test_a_link_to_a_file_that_is_not_a_spec_discloses_nothing(tmp_path, content, message):
+    """A pull request can add `spec.yaml -> ~/.config/gh/hosts.yml`: its content must not reach a CI log."""
+    (tmp_path / "secret").write_text(content)
+    link = tmp_path / "spec.yaml"
+    link.symlink_to(tmp_path / "secret")
+    assert paramcount(str(link)) == (2, "", f"{link}:1:1: {message.format(f=link)}\n")
+
+
+def test_a_link_to_etc_passwd_discloses_nothing(tmp_path):
+    link = tmp_path / "spec.yaml"
+    link.symlink_to("/etc/passwd")
+    code, out, err = paramcount(str(link))
+    assert (code, out, err) == (2, "", f"{link}:1:1: a spec must be a mapping, got text\n")
+
+
+def test_quoted_values_in_a_spec_stay_short():
+    assert errors_of(f"input: [4]\nlayers: {SECRET * 3}\n") == [
+        f"spec.yaml:2:9: layers must be a list, got '{(SECRET * 3)[:60]}…'"]
