@@ -367,3 +367,19 @@ def test_the_readme_examples_count_what_the_readme_says():
     lstm = analyze(load_text(_readme_spec("name: lstm-classifier"), "README.md"))
     # 2,560,000 + 395,264 + 526,336 + 1,285, as the README derives them.
     assert lstm.totals.params == 3_482_885
+
+
+def test_the_readme_json_of_a_composed_spec_is_what_paramcount_prints(tmp_path):
+    import json
+    import re
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("**Composed specs.**"):]
+    spec, shown = re.findall(r"```(?:yaml|json)\n(.*?)```", section, re.S)[:2]
+    (tmp_path / "tied.yaml").write_text(spec)
+    out = subprocess.run([sys.executable, "-m", "paramcount", "tied.yaml", "--json"], capture_output=True,
+                         text=True, cwd=tmp_path)
+    assert json.loads(out.stdout) == json.loads(shown)
+    doc = json.loads(shown)
+    # wte 100·8 = 800; h: 2 × ((8·32 + 32) + (32·8 + 8)) = 2 × 552 = 1,104; head tied to wte: 0.
+    assert doc["totals"]["params"] == 1_904 == sum(leaf["params"] * leaf["copies"] for leaf in doc["layers"])
