@@ -1,9 +1,39 @@
-"""Report to text: table (rich), markdown or JSON. Formatting only; every number comes from the report."""
+"""Report to text: a table of plain lines, markdown or JSON. Formatting only; every number comes from
+the report, and every text that comes from a spec (a name, a file stem, a type, a path) goes through
+`text()`, the one sanitising step, before it reaches output.
+
+The table is laid out here, not by a library: column widths are computed once from the cells, then
+each row is printed as one line (or a few, where a text cell wraps), so a table costs time and memory
+in proportion to its rows, and every cell is cut with '…' past CELL_LIMIT terminal cells.
+"""
 
 import json
+import os
+import re
+import sys
+import unicodedata
 
-HEADERS = ("Layer", "Type", "Output shape", "Weights", "Biases", "Params", "Unshared params")
-# Per column: "t" text that may wrap between words, "w" kept whole, "n" a number, whole and right-aligned.
+from . import errors
+
+CELL_LIMIT = 160  # terminal cells in one table cell; longer text is cut with '…' (JSON has it whole)
+TITLE_LIMIT = 400  # characters of a name in a title or a message
+WRAP_LINES = 4  # lines a wrapped text cell may take in a report's table; the last is cut with '…'
+DEPTH = 2  # levels of the report tree a table shows unless told otherwise: a ResNet-50 fits a screen
+
+# Columns: key -> (header, kind, group). Kinds: "t" text that may wrap between words, "w" kept
+# whole, "n" a number, whole and right-aligned. Group: the order in which columns are left out of a
+# table too wide for the terminal (0: never).
+COLUMNS = {
+    "name": ("Layer", "t", 0),
+    "type": ("Type", "t", 0),
+    "shape": ("Output shape", "w", 0),
+    "weights": ("Weights", "n", 2),
+    "biases": ("Biases", "n", 2),
+    "non_trainable": ("Non-trainable", "n", 0),
+    "params": ("Params", "n", 0),
+    "params_unshared": ("Unshared params", "n", 1),
+}
+HEADERS = tuple(COLUMNS[k][0] for k in ("name", "type", "shape", "weights", "biases", "params", "params_unshared"))
 KINDS = "ttwnnnn"
 PRESET_HEADERS, PRESET_KINDS = ("Preset", "Params", "Description"), "wnt"
 
@@ -22,27 +52,174 @@ def decimal(tenths):
     return f"{int(digits[:-1]):,}.{digits[-1]}"
 
 
-def rows(report):
-    """One tuple of cells per layer, then the totals; shared by the table and the markdown."""
-    out = []
-    for layer in report.layers:
-        c = layer.counts
-        kind = layer.type + (f" + {layer.activation}" if layer.activation else "")
-        out.append((layer.name, kind, shape(layer.output_shape), number(c.weights), number(c.biases),
-                    number(c.params), number(c.params_unshared)))
+def text(value, limit=None):
+    """Text from a spec or the command line, ready for any output: one line, control, invisible
+    and text-direction characters and lone surrogates escaped, cut with '…' past `limit` characters."""
+    value = str(value)
+    if value.isprintable() and (limit is None or len(value) <= limit):
+        return value  # nothing to escape or cut: the common case, and the fast one
+    clean = getattr(errors, "clean", None)
+    if clean is not None:
+        return clean(value, limit)
+    if limit is not None and len(value) > limit:
+        value = value[:max(limit - 1, 0)] + "…"
+    return errors.one_line(value)
+
+
+# -- terminal cells -----------------------------------------------------------------------------
+
+_WIDTHS = {}
+_DROP_ASCII = dict.fromkeys(range(128))
+
+
+def _char_cells(c):
+    w = _WIDTHS.get(c)
+    if w is None:
+        if unicodedata.combining(c) or unicodedata.category(c) in ("Mn", "Me", "Cf"):
+            w = 0
+        else:
+            w = 2 if unicodedata.east_asian_width(c) in "WF" else 1
+        _WIDTHS[c] = w
+    return w
+
+
+def cells(s):
+    """How many terminal cells `s` takes: a CJK character or an emoji takes two, a combining mark none."""
+    if s.isascii():
+        return len(s)
+    other = s.translate(_DROP_ASCII)  # measured one by one: usually an ellipsis or a few letters
+    return len(s) - len(other) + sum(map(_char_cells, other))
+
+
+def cut(s, limit, ellipsis="…"):
+    """`s` cut to at most `limit` cells, ending in an ellipsis when anything was cut."""
+    if s.isascii():
+        return s if len(s) <= limit else s[:max(limit - cells(ellipsis), 0)] + ellipsis
+    if cells(s) <= limit:
+        return s
+    room, used, out = limit - cells(ellipsis), 0, []
+    for c in s:
+        used += _char_cells(c)
+        if used > room:
+            break
+        out.append(c)
+    return "".join(out) + ellipsis
+
+
+# -- the report as rows ---------------------------------------------------------------------------
+
+
+def _attr(node, name, default):
+    return getattr(node, name, default)
+
+
+def walk(report, depth=None):
+    """(node, level) in table order, `depth` levels deep (None: all), and whether rows were left out."""
+    out, hidden = [], False
+    todo = [(node, 0) for node in reversed(report.layers)]
+    while todo:
+        node, level = todo.pop()
+        out.append((node, level))
+        children = _attr(node, "children", None) or ()
+        if children:
+            if depth is not None and level + 1 >= depth:
+                hidden = True
+            else:
+                todo += [(c, level + 1) for c in reversed(children)]
+    return out, hidden
+
+
+def columns(report):
+    """The columns a report's table and markdown have: non-trainable only when the report has any."""
+    keys = ["name", "type", "shape", "weights", "biases", "params", "params_unshared"]
+    if report.totals.non_trainable:
+        keys.insert(5, "non_trainable")
+    return keys
+
+
+def kind_of(node, code=str):
+    """A row's type cell: the type and activation, its multiplier, whether its copies share one set
+    of weights, and the layer whose weights it uses. `code` wraps the spec's text (markdown)."""
+    kind = node.type + (f" + {node.activation}" if _attr(node, "activation", None) else "")
+    out = code(text(kind, TITLE_LIMIT))
+    repeat = _attr(node, "repeat", 1)
+    if repeat != 1:
+        out += f" ×{repeat}"
+    notes = []
+    if _attr(node, "shared", False):
+        notes.append("shared")
+    tied = _attr(node, "tied_to", None)
+    if tied:
+        notes.append("tied: " + code(text(tied, TITLE_LIMIT)))
+    return out + (f" ({'; '.join(notes)})" if notes else "")
+
+
+def _cells(node, level, keys, indent, code):
+    c = node.counts
+    row = []
+    for k in keys:
+        if k == "name":
+            row.append(indent * level + code(text(node.name, TITLE_LIMIT)))
+        elif k == "type":
+            row.append(kind_of(node, code))
+        elif k == "shape":
+            row.append(shape(node.output_shape))
+        else:
+            row.append(number(getattr(c, k)))
+    return tuple(row)
+
+
+def rows(report, depth=None, keys=None, indent="  ", code=str):
+    """One tuple of cells per row (the tree, `depth` levels deep), then the totals; shared by the
+    table and the markdown. `keys`: the columns (default: the seven of a report without state)."""
+    return _rows(report, depth, keys, indent, code)[:2]
+
+
+def _rows(report, depth, keys, indent="  ", code=str):
+    keys = keys or ["name", "type", "shape", "weights", "biases", "params", "params_unshared"]
+    nodes, hidden = walk(report, depth)
+    body = [_cells(node, level, keys, indent, code) for node, level in nodes]
     t = report.totals
-    total = ("Total", "", "", number(t.weights), number(t.biases), number(t.params), number(t.params_unshared))
-    return out, total
+    total = tuple("Total" if k == "name" else "" if k in ("type", "shape") else number(getattr(t, k)) for k in keys)
+    return body, total, hidden
+
+
+def _state_types(report):
+    """The layer types that hold non-trainable buffers (BatchNorm's running statistics), in order."""
+    found, todo = [], list(reversed(report.layers))
+    while todo:
+        node = todo.pop()
+        children = _attr(node, "children", None) or ()
+        if children:
+            todo += reversed(children)
+            continue
+        c = node.counts
+        if c.params - c.weights - c.biases and node.type not in found:
+            found.append(node.type)
+    return found
+
+
+_NORMS = {"batchnorm": "BatchNorm", "instancenorm": "InstanceNorm"}
 
 
 def summary(report):
-    """The lines under the table: totals, what sharing saves, memory, the budget."""
+    """The lines under the table: totals, how they relate to PyTorch's and Keras's, what sharing
+    saves, memory, the budget."""
     t = report.totals
     lines = [
         f"Total params: {number(t.params)}",
         f"Trainable params: {number(t.trainable)}",
         f"Non-trainable params: {number(t.non_trainable)}",
     ]
+    state = t.params - t.weights - t.biases
+    if state:
+        kinds = _state_types(report)
+        known = [_NORMS[k] for k in kinds if k in _NORMS]
+        what = (" and ".join(known) + " running statistics" if known and len(known) == len(kinds)
+                else "state of " + ", ".join(text(k, 40) for k in kinds[:4]) + (", …" if len(kinds) > 4 else ""))
+        lines.append(f"PyTorch parameters(): {number(t.weights + t.biases)}; "
+                     f"the other {number(state)} are buffers ({what})")
+        lines.append(f"Keras count_params(): {number(t.params)} (buffers included)")
     sharing = f"Without weight sharing: {number(t.params_unshared)} params"
     if report.sharing_tenths is not None:
         sharing += f" (sharing makes it {decimal(report.sharing_tenths)}x smaller)"
@@ -56,59 +233,44 @@ def summary(report):
 
 
 def title(report, escape=str):
-    return f"{escape(report.name)} (input {shape(report.input_shape)})"
+    return f"{escape(text(report.name, TITLE_LIMIT))} (input {shape(report.input_shape)})"
+
+
+def depth_note(depth):
+    return f"Rows deeper than {depth} level{'s' if depth != 1 else ''} are folded into their block; --depth N shows more."
+
+
+# -- JSON -----------------------------------------------------------------------------------------
+
+# One encoder, made once: json.dumps would set one up per call, and a 10,000-layer report makes
+# 10,000 calls. ensure_ascii: every control, invisible or non-ASCII character comes out escaped.
+_ENCODE = json.JSONEncoder(check_circular=False).encode
+
+
+def json_pieces(d):
+    """A report's JSON document in pieces: a key a line, and a line for each item of a list of objects
+    (a layer, a node of the tree). Readable, and json's C encoder does the work."""
+    yield "{\n"
+    last = len(d) - 1
+    for i, (key, value) in enumerate(d.items()):
+        end = ",\n" if i < last else "\n"
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            yield f"  {_ENCODE(key)}: [\n    "
+            for i in range(0, len(value), 512):  # in pieces: the document is never one string
+                yield (",\n    " if i else "") + ",\n    ".join(map(_ENCODE, value[i:i + 512]))
+            yield "\n  ]" + end
+        else:
+            yield f"  {_ENCODE(key)}: {_ENCODE(value)}{end}"
+    yield "}"
+
+
+def _json_document(d):
+    return "".join(json_pieces(d))
 
 
 def to_json(reports, many):
     docs = [_json_document(r.to_dict()) for r in reports]
     return "[\n" + ",\n".join(docs) + "\n]" if many else docs[0]
-
-
-def _encoder():
-    """json.dumps without its per-call set-up: a 10,000-layer report makes 10,000 calls."""
-    from json.encoder import c_make_encoder, encode_basestring_ascii
-
-    if c_make_encoder is None:
-        return json.dumps
-    encode = c_make_encoder(None, None, encode_basestring_ascii, None, ": ", ", ", False, False, True)
-    return lambda o: "".join(encode(o, 0))
-
-
-def _json_document(d):
-    """A key a line and a layer a line: readable, and json's C encoder (which `indent` turns off) does the work."""
-    lines, dumps = [], _encoder()
-    for key, value in d.items():
-        if key == "layers":
-            lines.append('  "layers": [\n    ' + ",\n    ".join(map(dumps, value)) + "\n  ]")
-        else:
-            lines.append(f"  {json.dumps(key)}: {json.dumps(value)}")
-    return "{\n" + ",\n".join(lines) + "\n}"
-
-
-# Text from a spec may hold markdown: escape what could make emphasis, code, HTML or a link.
-_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\|*`<>[]"})
-
-
-def _md(text):
-    return text.translate(_MD_SPECIAL)
-
-
-def markdown_table(headers, body, kinds):
-    align = ["---:" if k == "n" else "---" for k in kinds]
-    lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join(align) + " |"]
-    lines += ["| " + " | ".join(_md(cell) if k == "t" else cell for cell, k in zip(row, kinds)) + " |"
-              for row in body]
-    return lines
-
-
-def to_markdown(report):
-    body, total = rows(report)
-    bold_total = tuple(f"**{c}**" if c else "" for c in total)
-    lines = [f"### {title(report, _md)}", ""]
-    lines += markdown_table(HEADERS, body, KINDS)
-    lines.append("| " + " | ".join(bold_total) + " |")
-    lines += [""] + [f"- {line}" for line in summary(report)]
-    return "\n".join(lines) + "\n"
 
 
 def presets_json(presets):
@@ -117,71 +279,314 @@ def presets_json(presets):
                        for name, r in presets], indent=2)
 
 
+# -- markdown -------------------------------------------------------------------------------------
+
+# Prose of ours (preset descriptions): escape what could make emphasis, code, HTML, a link or a table cell.
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\|*_~`<>[]#@!"})
+_TICKS = re.compile("`+")
+
+
+def _md(s):
+    return text(s).translate(_MD_SPECIAL)
+
+
+def code(s):
+    """Text from a spec as a markdown code span: GitHub shows it as it is, with no link, autolink,
+    mention, issue reference, emphasis or HTML, whatever it holds. A pipe is escaped for the table
+    (GitHub's table parser reads `\\|` even inside code)."""
+    fence = "`" * (max(map(len, _TICKS.findall(s)), default=0) + 1)
+    pad = " " if s[:1] == "`" or s[-1:] == "`" or (s[:1] == " " and s[-1:] == " ") else ""
+    return f"{fence}{pad}{s.replace('|', chr(92) + '|')}{pad}{fence}"
+
+
+def markdown_table(headers, body, kinds, escape=None):
+    """Lines of a GitHub table; text ("t") cells escaped by `escape` (default: as prose)."""
+    escape = escape or _md
+    align = ["---:" if k == "n" else "---" for k in kinds]
+    lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join(align) + " |"]
+    lines += ["| " + " | ".join(escape(cell) if k == "t" else cell for cell, k in zip(row, kinds)) + " |"
+              for row in body]
+    return lines
+
+
+def markdown_lines(report, depth=None):
+    """The markdown of a report, line by line: a heading, the table (the tree as indented names),
+    the summary as a list. Every text from the spec is in a code span."""
+    keys = columns(report)
+    body, total, hidden = _rows(report, depth, keys, indent="&emsp;", code=code)
+    yield f"### {title(report, code)}"
+    yield ""
+    headers = [COLUMNS[k][0] for k in keys]
+    yield "| " + " | ".join(headers) + " |"
+    yield "| " + " | ".join("---:" if COLUMNS[k][1] == "n" else "---" for k in keys) + " |"
+    for row in body:
+        yield "| " + " | ".join(row) + " |"
+    yield "| " + " | ".join(f"**{c}**" if c else "" for c in total) + " |"
+    yield ""
+    notes = summary(report) + ([depth_note(depth)] if hidden else [])
+    for line in notes:
+        yield f"- {line}"
+
+
+def to_markdown(report, depth=None):
+    return "\n".join(markdown_lines(report, depth)) + "\n"
+
+
+def write_markdown(out, report, depth=None):
+    """Stream a report's markdown to `out` in pieces: memory stays bounded by a piece, not the report."""
+    _write_lines(out, markdown_lines(report, depth))
+
+
 def presets_markdown(presets):
     return "\n".join(markdown_table(PRESET_HEADERS, presets, PRESET_KINDS)) + "\n"
 
 
-def column_widths(columns, kinds, available, width=len):
-    """Widths that fit `available` if they can: each column at least its longest word (whole
-    cells in "w" and "n" columns; headers always wrap), the rest shared out towards each
-    column's natural width. `width` measures text in
-    terminal cells (a CJK character or an emoji takes two)."""
+def _write_lines(out, lines, piece=512):
+    chunk = []
+    for line in lines:
+        chunk.append(line)
+        if len(chunk) >= piece:
+            out.write("\n".join(chunk) + "\n")
+            chunk = []
+    if chunk:
+        out.write("\n".join(chunk) + "\n")
 
-    def longest_word(cells):
-        return max((width(w) for c in cells for w in c.split()), default=0)
 
-    natural = [max(map(width, col)) for col in columns]
-    floor = [longest_word(col) if k == "t" else max(longest_word(col[:1]), *map(width, col[1:]))
-             for col, k in zip(columns, kinds)]
-    overhead = 3 * len(columns) + 1  # a space either side of each cell, and the rules between
-    if sum(natural) + overhead <= available:
-        return natural
-    widths, spare = list(floor), max(available - overhead - sum(floor), 0)
-    order = sorted(range(len(columns)), key=lambda i: natural[i] - floor[i])
-    for n, i in enumerate(order):  # smallest needs first, each up to a fair share of what is left
-        give = min(natural[i] - floor[i], spare // (len(order) - n))
+# -- the table ------------------------------------------------------------------------------------
+
+# top, header, under the header, body, above the footer, bottom: (left, fill, between, right)
+BOX = ("┏━┳┓", "┃ ┃┃", "┡━╇┩", "│ ││", "├─┼┤", "└─┴┘")
+ASCII_BOX = ("+-++", "| ||", "+=++", "| ||", "+-++", "+-++")
+_GLYPHS = "┏━┳┓┃┡╇┩│├─┼┤└┴┘…×"
+_TO_ASCII = str.maketrans({"…": "...", "×": "x"})
+
+
+def terminal_width(stream=None):
+    """COLUMNS when set, else the terminal's width when `stream` is one, else 80 (a pipe, a file)."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isascii() and columns.isdigit() and 0 < int(columns) < 100_000:
+        return int(columns)
+    stream = stream or sys.stdout
+    try:
+        if stream.isatty():
+            return os.get_terminal_size(stream.fileno()).columns or 80
+    except (AttributeError, ValueError, OSError):
+        pass
+    return 80
+
+
+def _bold(stream):
+    """Whether the title may be bold: a terminal (or FORCE_COLOR), without NO_COLOR, not TERM=dumb."""
+    env = os.environ
+    if env.get("NO_COLOR") or env.get("TERM") == "dumb":
+        return False
+    if env.get("FORCE_COLOR"):
+        return True
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def _target(out, width):
+    """(stream, width, bold) from a stream or from an object with `.file` and `.width` (rich's Console)."""
+    stream = getattr(out, "file", None) or out
+    if width is None:
+        width = getattr(out, "width", None) if stream is not out else None
+    if width is None:
+        width = terminal_width(stream)
+    if stream is not out:  # a console decides on styles itself
+        bold = bool(getattr(out, "color_system", None)) and not getattr(out, "no_color", False)
+    else:
+        bold = _bold(stream)
+    return stream, width, bold
+
+
+def _encodable(stream):
+    """A function that makes a string printable on `stream`: what its encoding cannot hold is
+    written as a backslash escape (and '…', '×' as ASCII) before widths are measured, so a table
+    on an ASCII terminal stays aligned and never raises."""
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    try:
+        _GLYPHS.encode(encoding)
+        unicode_box = True
+    except (UnicodeEncodeError, LookupError):
+        unicode_box = False
+
+    def fit(s):
+        if s.isascii():
+            return s
+        if not unicode_box:
+            s = s.translate(_TO_ASCII)
+        try:
+            s.encode(encoding)
+            return s
+        except (UnicodeEncodeError, LookupError):
+            return s.encode(encoding, "backslashreplace").decode(encoding, "replace")
+
+    return fit, unicode_box
+
+
+def _header_words(h):
+    return re.findall(r"[^ -]+-?|-", h)
+
+
+def _wrap(s, width, max_lines, ellipsis):
+    """`s` in lines of at most `width` cells, broken between words; at most `max_lines` lines."""
+    if cells(s) <= width:
+        return [s]
+    lines, line, used = [], [], 0
+    for word in s.split():
+        w = cells(word)
+        if line and used + 1 + w > width:
+            lines.append(" ".join(line))
+            line, used = [], 0
+        used += w + (1 if line else 0)
+        line.append(word)
+    if line:
+        lines.append(" ".join(line))
+    if max_lines and len(lines) > max_lines:  # the rest is cut: a row's height stays bounded
+        lines = lines[:max_lines]
+        lines[-1] = cut(lines[-1], width - cells(ellipsis), "") + ellipsis
+    return lines
+
+
+def _wrap_header(h, width):
+    lines, line = [], ""
+    for word in _header_words(h):
+        joined = line + ("" if not line or line.endswith("-") else " ") + word
+        if line and cells(joined) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = joined
+    return lines + [line]
+
+
+def _plan(headers, kinds, groups, columns_cells, available, wide, max_lines):
+    """Which columns to show and how wide: (shown indices, widths, wrapped headers?, left out names)."""
+    n = len(headers)
+    natural_cell = [max(map(cells, col), default=0) for col in columns_cells]
+    header_full = [cells(h) for h in headers]
+    header_word = [max(map(cells, _header_words(h)), default=0) for h in headers]
+
+    def total(idx, widths):
+        return sum(widths[i] for i in idx) + 3 * len(idx) + 1
+
+    everything = list(range(n))
+    natural = [max(natural_cell[i], header_full[i]) for i in everything]
+    if wide or total(everything, natural) <= available:
+        return everything, natural, False
+    narrow = [max(natural_cell[i], header_word[i]) for i in everything]
+    shown = everything
+    for group in [0] + sorted({g for g in groups if g}):
+        shown = [i for i in shown if not group or groups[i] != group]
+        if total(shown, narrow) <= available:
+            return shown, narrow, True
+    # Still too wide: text columns wrap between words, each at least its longest word.
+    floor = list(narrow)
+    for i in shown:
+        if kinds[i] == "t":
+            longest = max((cells(w) for c in columns_cells[i] for w in c.split()), default=0)
+            floor[i] = max(header_word[i], min(longest, natural_cell[i]))
+            if max_lines:  # a cell wraps to at most max_lines lines: keep the column wide enough to matter
+                floor[i] = max(floor[i], min(natural_cell[i], 12))
+    widths = list(floor)
+    spare = max(available - total(shown, floor), 0)
+    wrapping = sorted((i for i in shown if kinds[i] == "t"), key=lambda i: narrow[i] - floor[i])
+    for k, i in enumerate(wrapping):  # smallest needs first, each up to a fair share of what is left
+        give = min(narrow[i] - floor[i], spare // (len(wrapping) - k))
         widths[i] += give
         spare -= give
-    return widths
+    return shown, widths, True
 
 
-ROWS_PER_PIECE = 500  # rich holds a whole table in memory; a long one is printed in pieces
+def print_table(out, heading, headers, body, kinds, footer=None, after=(), width=None, groups=None,
+                wide=False, limit=CELL_LIMIT, max_lines=None, notes=()):
+    """A table as plain lines on `out` (a stream, or rich's Console: its file and width are used, and
+    nothing of it is changed). Widths are computed once; a column too wide for the terminal is
+    left out in the order `groups` gives (a note says which, and that --wide shows them), then text
+    cells wrap between words; where even that cannot fit, the table is printed wider. Each cell is
+    cut with '…' past `limit` cells, so a row never costs more than the columns times the limit."""
+    stream, available, bold = _target(out, width)
+    fit, unicode_box = _encodable(stream)
+    ellipsis = "…" if unicode_box else "..."
+    box = BOX if unicode_box else ASCII_BOX
+    groups = groups or [0] * len(headers)
+
+    def prepare(cell):
+        cell = fit(cell)
+        return cell if limit is None else cut(cell, limit, ellipsis)
+
+    body = [tuple(map(prepare, row)) for row in body]
+    footer = tuple(map(prepare, footer)) if footer else None
+    columns_cells = [[row[i] for row in body] + ([footer[i]] if footer else []) for i in range(len(headers))]
+    shown, widths, wrapped = _plan(headers, kinds, groups, columns_cells, available, wide, max_lines)
+    left_out = [headers[i] for i in range(len(headers)) if i not in shown]
+    del columns_cells
+
+    ws = [widths[i] for i in shown]
+    right = [kinds[i] == "n" for i in shown]
+
+    def rule(spec):
+        left, fill, mid, end = spec
+        return left + mid.join(fill * (w + 2) for w in ws) + end
+
+    def pad(s, w, r):
+        gap = w - cells(s)
+        return (" " * gap + s) if r else (s + " " * gap)
+
+    edge = box[3][0]
+
+    def lines_of(row, bar):
+        cols = [row[i] for i in shown]
+        multi = False
+        parts = []
+        for j, (s, w) in enumerate(zip(cols, ws)):
+            if cells(s) > w:
+                multi = True
+                parts.append(_wrap(s, w, max_lines, ellipsis))
+            else:
+                parts.append(None)
+        if not multi:
+            return [f"{bar} " + f" {bar} ".join(pad(s, w, r) for s, w, r in zip(cols, ws, right)) + f" {bar}"]
+        parts = [p if p is not None else [s] for p, s in zip(parts, cols)]
+        height = max(map(len, parts))
+        return [f"{bar} " + f" {bar} ".join(pad(p[k] if k < len(p) else "", w, r) for p, w, r in zip(parts, ws, right))
+                + f" {bar}" for k in range(height)]
+
+    def generate():
+        yield f"\x1b[1m{fit(heading)}\x1b[0m" if bold else fit(heading)
+        yield rule(box[0])
+        hb = box[1][0]
+        heads = [_wrap_header(headers[i], widths[i]) if wrapped else [headers[i]] for i in shown]
+        height = max(map(len, heads))
+        for k in range(height):
+            cells_k = [h[k - (height - len(h))] if k >= height - len(h) else "" for h in heads]
+            yield f"{hb} " + f" {hb} ".join(pad(c, w, r) for c, w, r in zip(cells_k, ws, right)) + f" {hb}"
+        yield rule(box[2])
+        for row in body:
+            yield from lines_of(row, edge)
+        if footer:
+            yield rule(box[4])
+            yield from lines_of(footer, edge)
+        yield rule(box[5])
+        if left_out:
+            yield fit(f"Not shown at {available} columns: {', '.join(left_out)} (--wide shows every column).")
+        for line in notes:
+            yield fit(line)
+        for line in after:
+            yield fit(line)
+
+    _write_lines(stream, generate())
 
 
-def print_table(console, heading, headers, body, kinds, footer=None, after=()):
-    """A rich table that never cuts a cell: text wraps between words, numbers stay whole,
-    and where even that cannot fit the console, the table is printed wider."""
-    from rich.cells import cell_len
-    from rich.table import Table
-    from rich.text import Text
-
-    widths = column_widths(list(zip(headers, *body, *([footer] if footer else []))), kinds, console.width, cell_len)
-    saved = console.width
-    console.width = max(saved, sum(widths) + 3 * len(widths) + 1)
-    console.print(Text(heading, style="bold"), soft_wrap=True)  # a title of its own: never cut
-    pieces = [body[i:i + ROWS_PER_PIECE] for i in range(0, len(body), ROWS_PER_PIECE)] or [[]]
-    for n, rows in enumerate(pieces):
-        first, last = n == 0, n == len(pieces) - 1
-        table = Table(show_header=first, show_footer=last and footer is not None)
-        for i, (h, k) in enumerate(zip(headers, kinds)):
-            table.add_column(h, footer=Text(footer[i]) if footer else "", justify="right" if k == "n" else "left",
-                             overflow="fold", width=widths[i])
-        for row in rows:
-            table.add_row(*(Text(cell) for cell in row))  # Text: names from a spec are never markup
-        if len(pieces) == 1:
-            console.print(table)
-            continue
-        with console.capture() as capture:
-            console.print(table)
-        lines = capture.get().splitlines(keepends=True)
-        # The same column widths in every piece: without the bottom edge of one piece and the
-        # top edge of the next, the pieces read as one table.
-        console.file.write("".join(lines[0 if first else 1:None if last else -1]))
-    for line in after:
-        console.print(Text(line), soft_wrap=True)
-    console.width = saved
-
-
-def print_report(console, report):
-    body, total = rows(report)
-    print_table(console, title(report), HEADERS, body, KINDS, footer=total, after=summary(report))
+def print_report(out, report, width=None, depth=None, wide=False):
+    """A report as a table on `out` (a text stream, or rich's Console): the tree `depth` levels deep
+    (None: all), columns left out to fit `width` (default: the terminal's) unless `wide`."""
+    keys = columns(report)
+    body, total, hidden = _rows(report, depth, keys)
+    notes = [depth_note(depth)] if hidden else []
+    print_table(out, title(report), [COLUMNS[k][0] for k in keys], body, "".join(COLUMNS[k][1] for k in keys),
+                footer=total, after=summary(report), width=width, groups=[COLUMNS[k][2] for k in keys],
+                wide=wide, max_lines=WRAP_LINES, notes=notes)

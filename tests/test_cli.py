@@ -330,7 +330,9 @@ def test_list_presets_json():
     for entry in presets:
         assert list(entry) == ["preset", "name", "params", "description"]
         assert entry["description"]
-    assert {e["preset"]: (e["name"], e["params"]) for e in presets} == {
+    found = {e["preset"]: (e["name"], e["params"]) for e in presets}
+    assert list(found) == paramcount.preset_names()
+    assert {k: found[k] for k in ("lenet5", "alexnet", "alexnet-torchvision")} == {
         "lenet5": ("LeNet-5", LENET5_PARAMS),
         "alexnet": ("AlexNet", ALEXNET_PARAMS),
         "alexnet-torchvision": ("AlexNet (torchvision)", ALEXNET_TORCHVISION_PARAMS),
@@ -338,7 +340,7 @@ def test_list_presets_json():
 
 
 def test_list_presets_json_shorthand():
-    assert len(as_json(run("--list-presets", "--json"))) == 3
+    assert len(as_json(run("--list-presets", "--json"))) == len(paramcount.preset_names())
 
 
 # -- --max-params -------------------------------------------------------------------------
@@ -527,10 +529,10 @@ def test_markdown_output():
     result = run("--format", "markdown", "lenet5")
     assert result.exit_code == 0
     out = lines(result.stdout)
-    assert out[0] == "### LeNet-5 (input [1, 32, 32])"
+    assert out[0] == "### `LeNet-5` (input [1, 32, 32])"
     assert "| Layer | Type | Output shape | Weights | Biases | Params | Unshared params |" in out
     assert "| --- | --- | --- | ---: | ---: | ---: | ---: |" in out
-    assert "| C1 | conv2d + tanh | [6, 28, 28] | 150 | 6 | 156 | 122,304 |" in out
+    assert "| `C1` | `conv2d + tanh` | [6, 28, 28] | 150 | 6 | 156 | 122,304 |" in out
     assert "| **Total** |  |  | **61,470** | **236** | **61,706** | **423,038** |" in out
     assert "- Total params: 61,706" in out
 
@@ -538,7 +540,7 @@ def test_markdown_output():
 def test_markdown_escapes_pipes_in_names():
     spec = TINY.replace("{type: dense, units: 3}", "{type: dense, units: 3, name: 'a|b'}")
     out = lines(run("--format", "markdown", "-", input=spec).stdout)
-    assert "| a\\|b | dense | [3] | 12 | 3 | 15 | 15 |" in out
+    assert "| `a\\|b` | `dense` | [3] | 12 | 3 | 15 | 15 |" in out
 
 
 # -- colour, markup, width ----------------------------------------------------------------
@@ -567,22 +569,36 @@ def test_model_name_with_markup_in_the_title():
     assert "[red]Tiny[/red] (input [4])" in result.stdout
 
 
-@pytest.mark.parametrize("columns", ["40", "60", "200"])
-def test_table_never_cuts_a_name_or_a_number(columns):
+@pytest.mark.parametrize("columns, wide, shown", [
+    ("40", False, ("params",)),
+    ("60", False, ("params",)),
+    ("80", False, ("weights", "biases", "params")),
+    ("40", True, ("weights", "biases", "params", "params_unshared")),
+    ("200", False, ("weights", "biases", "params", "params_unshared")),
+])
+def test_table_never_cuts_a_name_or_a_number(columns, wide, shown):
+    """Columns are left out to fit the terminal, with a note; what is shown is never cut or folded."""
     doc = as_json(run("--json", "alexnet"))
-    result = run("alexnet", COLUMNS=columns)
+    result = run("alexnet", *(["--wide"] if wide else []), COLUMNS=columns)
     assert result.exit_code == 0
     out = result.stdout
     cells = ["Total"]
     for layer in doc["layers"]:
         cells.append(layer["name"])
         cells.append("[" + ", ".join(map(str, layer["output_shape"])) + "]")
-        cells += [f"{layer[k]:,}" for k in ("weights", "biases", "params", "params_unshared")]
-    cells += [f"{doc['totals'][k]:,}" for k in ("weights", "biases", "params", "params_unshared")]
+        cells += [f"{layer[k]:,}" for k in shown]
+    cells += [f"{doc['totals'][k]:,}" for k in shown]
     for cell in cells:
         # a cell whole, between the table's rules: not cut, not folded onto the next line
         assert f" {cell} " in out, f"{cell!r} is cut at COLUMNS={columns}"
     assert "60,965,224" in out
+    left_out = len(shown) < 4
+    assert any(line.startswith(f"Not shown at {columns} columns: ") and "--wide" in line
+               for line in lines(out)) == left_out
+    table = [line for line in lines(out) if line[:1] in "┏┃┡│├└"]
+    assert len({len(line) for line in table}) == 1  # every line of the table as wide as the others
+    if not wide:
+        assert len(table[0]) <= int(columns) or int(columns) < 50
 
 
 def test_long_name_without_spaces_is_not_cut_at_40_columns():
