@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from paramcount.errors import CONTROL, one_line
 from paramcount.limits import MAX_BYTES
 
 CORPUS = Path(__file__).resolve().parent / "adversarial"
@@ -145,6 +146,84 @@ CASES = [
     ("300 misspelt keys, no aliases",
      lambda d: "input: [4]\nlayers:\n" + "  - {type: dense, units: 2, unitz: 1}\n" * 300, 2, None),
 ]
+
+
+def link_to(target):
+    """A builder: a symlink in the case's directory to `target` (a repository can carry one)."""
+    def build(d):
+        path = os.path.join(d, "spec.yaml")
+        os.symlink(target(d) if callable(target) else target, path)
+        return path
+    return build
+
+
+def _fifo(d):
+    os.mkfifo(os.path.join(d, "fifo"))
+    return os.path.join(d, "fifo")
+
+
+def _secret(d):
+    Path(d, "hosts.yml").write_text(f"{SECRET}\n")
+    return os.path.join(d, "hosts.yml")
+
+
+def _non_utf8_name(d):
+    path = os.path.join(os.fsencode(d), b"net\xff\x1b]0;pwned\x07.yaml")
+    with open(path, "w") as f:
+        f.write("- {type: dense, units: 2}\n")
+    return os.fsdecode(path)
+
+
+SECRET = "ghp_0123456789abcdefghijABCDEFGHIJ012345"
+LONG_NAME = "n" * 380_000
+DEVICE = "is a character device, not a spec file"
+TROJAN = "name must not hold invisible or text-direction characters"
+CASES += [
+    # Issue 6: devices, links, disclosure, Trojan Source, long text, tags, budget: null.
+    *[(f"a link to {dev}", link_to(dev), 2, ["{f}:1:1: " + DEVICE])
+      for dev in ("/dev/ptmx", "/dev/kmsg", "/dev/zero", "/dev/null", "/dev/tty") if os.path.exists(dev)],
+    ("a link to a pipe", link_to(_fifo), 2, ["{f}:1:1: is a pipe, not a spec file (use '-' for standard input)"]),
+    ("a link to a file holding a token", link_to(_secret), 2, ["{f}:1:1: a spec must be a mapping, got text"]),
+    ("a link to /etc/passwd", link_to("/etc/passwd"), 2, ["{f}:1:1: a spec must be a mapping, got text"]),
+    ("a mapping without layers", "not_a_spec.yaml", 2, [
+        "{f}:3:1: the spec is missing 'layers'",
+        "{f}:8:1: 'layres' is not a field of a spec; did you mean 'layers'?"]),
+    ("a file name that is not UTF-8, with escapes", _non_utf8_name, 2, [
+        "{f}:1:1: a spec must be a mapping, got a list"]),
+    ("bidirectional and zero-width characters", "trojan_source.yaml", 2, [
+        "{f}:3:14: description must not hold invisible or text-direction characters (U+2066), "
+        "got 'counts \\u2066the \\u2069layers'",
+        f"{{f}}:6:35: {TROJAN} (U+202E), got 'admin\\u202e \\u2066// check\\u2069 \\u2066'",
+        f"{{f}}:7:35: {TROJAN} (U+200B), got 'conv\\u200b1'",
+        f"{{f}}:8:35: {TROJAN} (U+FEFF), got '\\ufeffhead'",
+        f"{{f}}:9:35: {TROJAN} (U+200D), got 'a\\u200db'",
+        f"{{f}}:10:35: {TROJAN} (U+061C), got 'a\\u061cb'",
+        f"{{f}}:11:35: {TROJAN} (U+200F), got 'a\\u200fb'"]),
+    ("other scripts' digits under an explicit tag", "foreign_digits.yaml", 2, [
+        "{f}:5:26: '\u0663' is not a valid int",
+        "{f}:6:26: '\uff13' is not a valid int",
+        "{f}:7:26: ' 3' is not a valid int",
+        "{f}:8:26: '\u0663.5' is not a valid float",
+        "{f}:9:26: units must be a positive integer, got '\u0663'"]),
+    ("budget: null", "budget_null.yaml", 0, []),
+    ("a 380,000-character name used twice",
+     lambda d: f"input: [4]\nlayers:\n  - {{type: dense, units: 2, name: &n {LONG_NAME}}}\n"
+               "  - {type: dense, units: 2, name: *n}\n", 2,
+     [f"{{f}}:4:29: layer name '{'n' * 60}…' is already used (line 3)"]),
+    ("a 380,000-character name in a shape error",
+     lambda d: f"input: [4]\nlayers:\n  - {{type: conv2d, filters: 2, kernel_size: 3, name: {LONG_NAME}}}\n", 2,
+     [f"{{f}}:3:5: conv2d layer '{'n' * 60}…' on input [4]: needs an input [C, H, W]"]),
+    # Wide and tall rows (issue 6, item 1): what a table may cost is bounded, in every format.
+    ("10,000 layers on 8 axes of 300 digits",
+     lambda d: f"x-r: &r {{type: relu}}\ninput: [{', '.join([BIG] * 8)}]\nlayers: [" + "*r, " * 9_999 + "*r]\n", 0, []),
+    ("a name of 60,000 words after 300-digit counts",
+     lambda d: f"input: [{BIG}]\nlayers:\n  - {{type: dense, units: {BIG}}}\n"
+               f"  - {{type: dense, units: {BIG}, name: \"{' '.join(['word'] * 60_000)}\"}}\n", 0, []),
+    ("500 names of 300 words on 300-digit shapes",
+     lambda d: f"input: [{BIG}]\nlayers:\n" + "".join(
+         f"  - {{type: relu, name: \"{i} {' '.join(['w'] * 300)}\"}}\n" for i in range(500)), 0, []),
+]
+
 if os.geteuid() != 0:  # root reads any file
     def _unreadable(d):
         path = os.path.join(d, "secret.yaml")
@@ -169,29 +248,49 @@ def materialise(source, directory):
     return path
 
 
-def run_case(source, directory):
+def run_case(source, directory, fmt="json"):
     path = materialise(source, directory)
     peak_file = os.path.join(directory, "peak")
-    env = dict(os.environ, PEAK_FILE=peak_file, PYTHONPATH=str(ROOT))
+    # As a stranger's CI job runs it: normal buffering (PYTHONUNBUFFERED hides a failed final flush).
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    env.update(PEAK_FILE=peak_file, PYTHONPATH=str(ROOT))
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", CHILD, "--format", "json", path], capture_output=True,
-                          text=True, env=env, timeout=HANG_SECONDS)
+    done = subprocess.run([sys.executable, "-c", CHILD, "--format", fmt, path], capture_output=True,
+                          text=True, env=env, timeout=HANG_SECONDS, stdin=subprocess.DEVNULL)
     seconds = time.perf_counter() - start
     return path, done, seconds, int(Path(peak_file).read_text())
 
 
-@pytest.mark.parametrize("name,source,status,stderr", CASES, ids=[c[0] for c in CASES])
-def test_hostile_input(tmp_path, name, source, status, stderr):
-    path, done, _, peak_kib = run_case(source, str(tmp_path))
+# A refused spec prints nothing on stdout whatever the format: one format is enough. A counted one
+# is rendered in every format, each within the same bounds.
+RUNS = [(*case, fmt) for case in CASES for fmt in (("json", "table", "markdown") if case[2] != 2 else ("json",))]
+
+
+@pytest.mark.parametrize("name,source,status,stderr,fmt", RUNS, ids=[f"{r[0]} ({r[4]})" for r in RUNS])
+def test_hostile_input(tmp_path, name, source, status, stderr, fmt):
+    path, done, _, peak_kib = run_case(source, str(tmp_path), fmt)
     assert "Traceback" not in done.stderr
-    assert done.returncode == status, done.stderr
+    assert done.returncode == status, done.stderr[:2000]
     if stderr is None:  # too many problems to list here: they stop at the limit
         lines = done.stderr.splitlines()
         assert len(lines) == 101 and lines[-1].endswith("more problems follow; stopping after 100")
     else:
-        assert done.stderr.splitlines() == [line.format(f=path) for line in stderr]
+        assert done.stderr.splitlines() == [line.format(f=one_line(path)) for line in stderr]
     assert (done.stdout == "") == (status == 2)
     assert peak_kib <= MEMORY_BOUND_KIB, f"{peak_kib} KiB"
+    if fmt != "json":  # nothing in a table or in markdown can drive a terminal
+        assert CONTROL.search(done.stdout.replace("\n", "")) is None
+
+
+def test_the_fuzz_target_replays_the_corpus():
+    """tests/fuzz_loader.py's checks (every format rendered, no control character in any) on the
+    corpus and the presets, without atheris."""
+    sys.path.insert(0, str(CORPUS.parent))
+    try:
+        import fuzz_loader
+    finally:
+        sys.path.remove(str(CORPUS.parent))
+    assert fuzz_loader.replay([str(CORPUS), str(ROOT / "architectures")]) == []
 
 
 def test_big_integers_are_counted_exactly(tmp_path):
@@ -212,7 +311,7 @@ def test_nothing_was_executed(tmp_path):
 
 if __name__ == "__main__":
     print("| case | exit | seconds | peak memory |\n| --- | ---: | ---: | ---: |")
-    for name, source, _, _ in CASES:
+    for name, source, _, _, fmt in RUNS:
         with tempfile.TemporaryDirectory() as d:
-            _, done, seconds, peak_kib = run_case(source, d)
-        print(f"| {name} | {done.returncode} | {seconds:.2f} | {peak_kib / 1024:.0f} MiB |")
+            _, done, seconds, peak_kib = run_case(source, d, fmt)
+        print(f"| {name}{'' if fmt == 'json' else f' ({fmt})'} | {done.returncode} | {seconds:.2f} | {peak_kib / 1024:.0f} MiB |")
