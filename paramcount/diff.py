@@ -8,6 +8,7 @@ in tenths of a percent, rounded half away from zero, and a growth limit is compa
 import os
 import re
 import subprocess
+import tempfile
 from fractions import Fraction
 
 from . import render
@@ -54,14 +55,13 @@ def _git_show(arg):
         fail(arg, None, "cannot read from git: give a file's path after the ':'")
     env = dict(os.environ, GIT_TERMINAL_PROMPT="0", GIT_NO_LAZY_FETCH="1", GIT_PAGER="cat", PAGER="cat",
                LC_ALL="C", LANGUAGE="")
-    import tempfile
-
     with tempfile.TemporaryFile() as errors:  # a file, not a pipe: git cannot block writing to it
         try:
             proc = subprocess.Popen(["git", "--no-pager", "show", "--no-color", arg], stdin=subprocess.DEVNULL,
                                     stdout=subprocess.PIPE, stderr=errors, env=env)
         except OSError as e:
-            fail(arg, None, f"cannot read from git: {'git is not installed' if isinstance(e, FileNotFoundError) else e.strerror or e}")
+            why = "git is not installed" if isinstance(e, FileNotFoundError) else e.strerror or e
+            fail(arg, None, f"cannot read from git: {why}")
         with proc:
             data = _read_at_most(proc.stdout, MAX_BYTES + 1)
             if len(data) > MAX_BYTES:
@@ -130,7 +130,9 @@ class Side:
 
 class LayerDiff:
     """A leaf layer's change: `status` one of added / removed / changed / unchanged; `old` and `new`
-    its Side in each report (None where absent); `change` = new total params - old total params."""
+    its Side in each report (None where absent); `change` = new total params - old total params.
+    Changed: the type, output shape, one copy's counts, or how often it occurs differ; a layer only
+    renamed (paired by position) is unchanged, its old path in `old.path`."""
 
     __slots__ = ("status", "old", "new")
 
@@ -285,7 +287,7 @@ def _lcs(a, b):
     """Pairs of equal type in order, the most of them (difflib would drop 'junk' and is not exact)."""
     if not a or not b:
         return []
-    if len(a) * len(b) > 4_000_000:  # a huge unmatched run: pair equal types greedily in order
+    if len(a) * len(b) > 1_000_000:  # a huge unmatched run: pair equal types greedily in order
         out, k = [], 0
         for x in a:
             while k < len(b) and b[k].type != x.type:
@@ -328,10 +330,16 @@ def diff_reports(old, new):
                 layers.append(LayerDiff(a[next_old], None))
             next_old += 1
 
+    # Removed layers go where they stood: before the next new layer matched to an old one after them
+    # (so before the layers added in their place, as a text diff shows them).
+    upcoming, nxt = [len(a)] * len(b), len(a)
+    for s in reversed(b):
+        i = pairs.get(s.index)
+        nxt = i if i is not None else nxt
+        upcoming[s.index] = nxt
     for s in b:
         i = pairs.get(s.index)
-        if i is not None:
-            removed_before(i)
+        removed_before(upcoming[s.index])
         layers.append(LayerDiff(a[i] if i is not None else None, s))
     removed_before(len(a))
     totals = {k: TotalDiff(k, getattr(old.totals, k), getattr(new.totals, k)) for k in TOTALS}
@@ -366,8 +374,12 @@ def _pair(old, new, show):
 
 
 def _row(d, escape):
-    name = lambda s: escape(render.text(s.path, render.TITLE_LIMIT))  # noqa: E731
-    kind = lambda s: escape(render.text(s.type, render.TITLE_LIMIT))  # noqa: E731
+    def name(s):
+        return escape(render.text(s.path, render.TITLE_LIMIT))
+
+    def kind(s):
+        return escape(render.text(s.type, render.TITLE_LIMIT))
+
     return (_pair(d.old, d.new, name), d.status, _pair(d.old, d.new, kind),
             _pair(d.old, d.new, lambda s: render.shape(s.output_shape)),
             _params(d.old), _params(d.new), _signed(d.change))
@@ -397,7 +409,8 @@ def diff_rows(diff, unchanged=False, escape=str):
 
 def diff_heading(diff, escape=str):
     def side(r):
-        return f"{escape(render.text(r.name, render.TITLE_LIMIT))} ({escape(render.text(r.source, render.TITLE_LIMIT))})"
+        name, source = (escape(render.text(v, render.TITLE_LIMIT)) for v in (r.name, r.source))
+        return f"{name} ({source})"
     return f"{side(diff.old)} → {side(diff.new)}"
 
 
