@@ -151,18 +151,21 @@ def _leaf(t):
 def _composites(variant):
     """sequence / residual / parallel, whose layers are items of `variant`."""
     items = {"$ref": f"#/$defs/{variant}s"}
+    named = {"name": field_schema(spec._NAME, False, "the branch's name"), "layers": items}
     branch = {"anyOf": [items, {"type": "object", "required": ["layers"], "additionalProperties": False,
-                                "properties": {"name": field_schema(spec._NAME, False, "the branch's name"), "layers": items}}]}
+                                "properties": named}]}
     values = {
-        "layers": dict(items, description="the layers, applied in order; unnamed ones are named by index"),
-        "body": dict(items, description="the residual path"),
+        # a description beside a $ref is lost on draft-07 readers (the YAML language server): wrap the ref
+        "layers": {"description": "the layers, applied in order; unnamed ones are named by index", "allOf": [items]},
+        "body": {"description": "the residual path", "allOf": [items]},
         "shortcut": dict(branch, description="the shortcut path (default: identity); outputs must have equal shapes"),
         "branches": {"type": "array", "minItems": 2, "items": branch,
                      "description": "two or more lists of layers, or {name, layers} mappings, on the same input"},
         "merge": field_schema(tree._MERGE, False, "how the branches' outputs combine"),
         "axis": field_schema(tree._AXIS, False, "the axis concat joins along; negative counts from the end"),
     }
-    docs = {"sequence": "layers in sequence, like nn.Sequential", "residual": "body plus shortcut (identity when absent)",
+    docs = {"sequence": "layers in sequence, like nn.Sequential",
+            "residual": "body plus shortcut (identity when absent)",
             "parallel": "branches on the same input, merged"}
     required = {"sequence": ["layers"], "residual": ["body"], "parallel": ["branches"]}
     return {f"{variant}.{form}": {
@@ -189,7 +192,8 @@ def _dispatch(variant, registry, with_blocks):
 def spec_schema():
     """The JSON Schema of a spec, generated from the registry and the parser's own fields."""
     registry = layers.REGISTRY
-    reserved = [*tree.ITEM_FIELDS, "tie", *tree.SHAPE_NAMES]
+    not_args = ("tie", *tree.SHAPE_NAMES)  # what a block use never takes
+    reserved = [*tree.ITEM_FIELDS, *not_args]  # what no argument may be called
     defs = {"expression": {"type": "string", "pattern": r"^\$(?:[A-Za-z_][A-Za-z0-9_]*|\{.*\})$",
                            "description": "inside a block: `$name` (an argument) or `${integer arithmetic}` over "
                                           "arguments, in_channels and in_features"}, **_item_defs()}
@@ -200,18 +204,20 @@ def spec_schema():
         defs.update(_composites(variant))
     defs["block_use"] = {
         "type": "object", "description": "a use of a block: its arguments as fields (a value, a list or an expression)",
-        "properties": {"type": {"type": "string"}, **_item_fields(), **{k: False for k in reserved[len(tree.ITEM_FIELDS):]}},
+        "properties": {"type": {"type": "string"}, **_item_fields(), **{k: False for k in not_args}},
         "additionalProperties": {"not": {"type": "object"}}}
     defs["block"] = {
-        "type": "object", "required": ["layers"], "additionalProperties": False, "patternProperties": {"^x-": _EXTENSION},
+        "type": "object", "required": ["layers"], "additionalProperties": False,
+        "patternProperties": {"^x-": _EXTENSION},
         "properties": {
-            "args": {"type": "object", "description": "the block's arguments and their defaults; `required` marks one without",
+            "args": {"type": "object",
+                     "description": "the block's arguments and their defaults; `required` marks one without",
                      "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$", "not": {"enum": reserved}}},
             "layers": {"$ref": "#/$defs/layers"},
             "description": {"type": "string"}}}
 
     props = {k: field_schema(f, False, _top_doc(k)) for k, f in spec._TOP.items()}
-    props["budget"] = {"description": "limits the checks hold the model to", "anyOf": [{"type": "null"}, {
+    props["budget"] = {"description": "limits the model must keep to (null: none)", "anyOf": [{"type": "null"}, {
         "type": "object", "additionalProperties": False, "required": ["max_params"],
         "properties": {"max_params": _size("the most parameters the model may have, like 61706, 60k or 1.5M")}}]}
     props["blocks"] = {"type": "object", "description": "named, parameterised building blocks, used as layer types",
@@ -267,7 +273,8 @@ def output_schema():
                 "a leaf layer; counts are one copy's, excluding tied tensors")
     node = {"oneOf": [
         obj({"layer": {"type": "integer", "minimum": 0}}, "a leaf: its index in `layers`"),
-        obj({"name": text, "path": text, "type": dict(text, description="sequence, residual, parallel or a block's name"),
+        obj({"name": text, "path": text,
+             "type": dict(text, description="sequence, residual, parallel or a block's name"),
              "input_shape": shape, "output_shape": shape, "repeat": count, "shared": {"type": "boolean"}, **counts,
              "children": {"type": "array", "items": {"$ref": "#/$defs/node"}}},
             "a composite or block use; counts include its children and all its copies")]}

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from jsonschema import Draft202012Validator
+from jsonschema import Draft7Validator, Draft202012Validator
 
 from paramcount import SpecError, analyze, layers, load_file, load_text
 from paramcount.cli import cli
@@ -109,7 +109,7 @@ def flat(**changes):
     return spec
 
 
-@pytest.mark.parametrize("spec, where", [
+MISTAKES = [
     (flat(filter=6), "layers/0: Additional properties are not allowed ('filter' was unexpected)"),
     (flat(type="conv2dd"), "layers/0/type: 'conv2dd' is not one of"),
     (flat(filters="6"), "layers/0/filters: '6' is not valid"),
@@ -121,12 +121,26 @@ def flat(**changes):
     ({**FLAT, "budget": {"max_params": "lots"}}, "budget: {'max_params': 'lots'} is not valid"),
     ({"input": [1, 28, 28], "layers": [{"type": "sequence", "layers": [{"type": "dense", "unit": 3}]}]},
      "layers/0/layers/0: 'units' is a required property"),
-])
+]
+
+
+@pytest.mark.parametrize("spec, where", MISTAKES)
 def test_mistakes_are_rejected_where_they_stand(spec_validator, spec, where):
     with pytest.raises(SpecError):  # paramcount refuses each as well
         load_text(json.dumps(spec))
     found = problems(spec_validator, spec)
     assert any(p.startswith(where) for p in found), found
+
+
+def test_editors_reading_it_as_draft_07_see_the_same():
+    """The YAML language server validates as draft-07; the schema keeps to keywords both drafts read alike."""
+    Draft7Validator.check_schema(spec_schema())
+    validator = Draft7Validator(spec_schema())
+    for path in PRESETS:
+        assert problems(validator, yaml.safe_load(path.read_text(encoding="utf-8"))) == [], path
+    assert problems(validator, yaml.safe_load(textwrap.dedent(COMPOSED))) == []
+    for spec, where in MISTAKES:
+        assert any(p.startswith(where) for p in problems(validator, spec)), where
 
 
 def test_inside_blocks_a_misspelt_field_is_still_rejected_and_block_uses_take_arguments(spec_validator):
