@@ -212,6 +212,44 @@ class _Seq(nn.Module):
         return x
 
 
+class _Leaf(nn.Module):
+    """A leaf layer; one that computes on its input gives floats, never token ids."""
+
+    def __init__(self, module, shape_only):
+        super().__init__()
+        self.layer, self.shape_only = module, shape_only
+
+    def forward(self, x):
+        y = self.layer(x)
+        return y if self.shape_only or y.is_floating_point() else y.float()
+
+
+class _Residual(nn.Module):
+    def __init__(self, body, shortcut):
+        super().__init__()
+        self.body, self.shortcut = body, shortcut
+
+    def forward(self, x):
+        return _add(self.body(x), x if self.shortcut is None else self.shortcut(x))
+
+
+def _add(y, other):
+    """A residual's sum: equal shapes (torch alone would broadcast)."""
+    if y.shape != other.shape:
+        _torch(torch.add, y, other)  # torch refuses what does not broadcast
+        raise ComposeRefused(f"residual: the body gives {list(y.shape[1:])}, the shortcut {list(other.shape[1:])}")
+    return (y + other).float()
+
+
+class _Parallel(nn.Module):
+    def __init__(self, branches, item):
+        super().__init__()
+        self.branches, self.item = nn.ModuleList(branches), item
+
+    def forward(self, x):
+        return _merge(self.item, [b(x) for b in self.branches])
+
+
 class _Scope:
     __slots__ = ("env", "prefix", "block_prefix", "trainable", "stack")
 
@@ -322,14 +360,13 @@ class _Builder:
             root = self.tie(module, item["tie"], scope, path)
             self.tied[path] = root
         module.eval()
-        y = _torch(module, x)
-        if layer["type"] not in LEAF.SHAPE_ONLY and not y.is_floating_point():
-            y = y.float()  # a layer that computes on its input gives floats, never token ids
+        wrapped = _Leaf(module, layer["type"] in LEAF.SHAPE_ONLY)
+        y = _torch(wrapped, x)
         self.record(path, module)
         self.owners.setdefault(path, (module, root))
         self.leaves.add(path)
         self.shapes[path] = list(y.shape[1:])
-        return module, y
+        return wrapped, y
 
     @staticmethod
     def weight_slots(module):
@@ -410,11 +447,8 @@ class _Builder:
                 spath = f"{path}.{short_name}" if path else short_name
                 short, other = self.sequence(layers, x, inner.inside(spath), by_index=True)
                 self.shapes[spath] = list(other.shape[1:])
-            if y.shape != other.shape:
-                _torch(torch.add, y, other)  # torch refuses what does not broadcast
-                raise ComposeRefused(f"residual {path!r}: {list(y.shape[1:])} + {list(other.shape[1:])}")
-            y = _torch(torch.add, y, other).float()
-            module = nn.ModuleList([body] + ([short] if short is not None else []))
+            module = _Residual(body, short)
+            y = _add(y, other)
         else:
             branches = item.get("branches")
             if not isinstance(branches, list) or len(branches) < 2:
@@ -429,7 +463,7 @@ class _Builder:
                 mods.append(m)
                 outs.append(o)
             y = _merge(item, outs)
-            module = nn.ModuleList(mods)
+            module = _Parallel(mods, item)
         self.shapes[path] = list(y.shape[1:])
         return module, y
 

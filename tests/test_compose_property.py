@@ -1,0 +1,687 @@
+"""Composed specs (issue 7) against an independent torch oracle (tests/compose_oracle.py).
+
+Hypothesis draws specs with blocks (arguments, `$name`, `${arithmetic}`, blocks using blocks),
+sequences, residuals with and without shortcuts, parallel branches merged by concat / add /
+multiply (with NumPy broadcasting), `repeat` (shape-changing first copies included), `shared`
+repeats and ties (transposed included), nested up to three deep, over dense, conv1d/2d,
+batchnorm, layernorm, embedding, relu, flatten and pools. The generator tracks shapes so that
+its specs are meant to be valid; paramcount and torch must agree on every one: both count it
+(totals, trainable / non-trainable, every leaf's and composite's counts by dotted path, output
+shapes, ties) or both refuse it. Broken specs (one fault injected into a valid one, at any depth)
+must be refused by paramcount with one-line `PATH:LINE:COL: ...` errors pointing at the fault, and
+by the oracle with its own refusal.
+
+Each property runs PARAMCOUNT_COMPOSE_EXAMPLES examples (350 by default), derandomized unless
+that variable is set. torch is optional, as in conftest.load_oracle: these tests skip without it,
+and fail under PARAMCOUNT_REQUIRE_TORCH=1.
+"""
+
+import importlib.util
+import math
+import os
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from paramcount import SpecError, analyze, load_text
+
+EXAMPLES = int(os.environ.get("PARAMCOUNT_COMPOSE_EXAMPLES", "350"))
+PROFILE = settings(
+    max_examples=EXAMPLES,
+    derandomize="PARAMCOUNT_COMPOSE_EXAMPLES" not in os.environ,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
+)
+ERROR_LINE = re.compile(r"^compose\.yaml:(\d+):(\d+): \S[^\n]*$")
+OUTCOMES = Counter()
+
+pytestmark = [pytest.mark.filterwarnings("ignore:Failed to initialize NumPy"),
+              pytest.mark.filterwarnings("ignore:Using padding='same'")]
+
+
+def load_compose_oracle():
+    """tests/compose_oracle.py, or skip (fail under PARAMCOUNT_REQUIRE_TORCH=1), as conftest.load_oracle."""
+    try:
+        import torch  # noqa: F401
+    except ImportError as exc:
+        if os.environ.get("PARAMCOUNT_REQUIRE_TORCH") == "1":
+            pytest.fail(f"PARAMCOUNT_REQUIRE_TORCH=1 but torch cannot be imported: {exc}", pytrace=False)
+        pytest.skip("torch is not installed (set PARAMCOUNT_REQUIRE_TORCH=1 to make this fail)")
+    name = "paramcount_tests_compose_oracle"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parent / "compose_oracle.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+@pytest.fixture(scope="module")
+def compose():
+    return load_compose_oracle()
+
+
+# -- the generator ------------------------------------------------------------------------------
+# It computes shapes for its own small vocabulary, so that what it writes is meant to be valid.
+
+
+def conv_out(length, k, s, p):
+    return (length + 2 * p - k) // s + 1
+
+
+def broadcast(shapes):
+    rank = max(len(s) for s in shapes)
+    padded = [(1,) * (rank - len(s)) + tuple(s) for s in shapes]
+    out = []
+    for sizes in zip(*padded):
+        big = {n for n in sizes if n != 1}
+        assert len(big) <= 1, shapes
+        out.append(big.pop() if big else 1)
+    return tuple(out)
+
+
+class Ctx:
+    """Where an item is generated: depth, whether inside a block (shapes vary by use) or a repeat."""
+
+    __slots__ = ("depth", "in_block", "under_repeat", "top")
+
+    def __init__(self, depth=0, in_block=False, under_repeat=False, top=True):
+        self.depth, self.in_block, self.under_repeat, self.top = depth, in_block, under_repeat, top
+
+    def deeper(self, **kw):
+        c = Ctx(self.depth + 1, self.in_block, self.under_repeat, False)
+        for k, v in kw.items():
+            setattr(c, k, v)
+        return c
+
+
+MAX_DEPTH = 3
+
+
+class Gen:
+    def __init__(self, draw, input_shape):
+        self.draw, self.blocks, self.ties, self.n = draw, {}, [], 0
+        self.root = {"in_channels": input_shape[0], "in_features": input_shape[-1]}
+
+    def pick(self, seq):
+        return self.draw(st.sampled_from(seq))
+
+    def chance(self, percent):
+        return self.draw(st.integers(0, 99)) < percent
+
+    def int(self, lo, hi):
+        return self.draw(st.integers(lo, hi))
+
+    def fresh(self, prefix):
+        self.n += 1
+        return f"{prefix}{self.n}"
+
+    def arg(self, value, ctx):
+        """An argument value as written at the top level: the int, or an expression over the spec's input."""
+        if ctx.in_block or not self.chance(30):
+            return value
+        name = self.pick(sorted(self.root))
+        delta = value - self.root[name]
+        return f"${{{name} + {delta}}}" if delta >= 0 else f"${{{name} - {-delta}}}"
+
+    # -- leaves ---------------------------------------------------------------------------------
+
+    def leaf(self, shape, ctx):
+        rank = len(shape)
+        options = ["relu", "batchnorm", "layernorm", "dense", "dense"]
+        if rank in (2, 3):
+            options += ["conv", "conv", "adaptive", "globalavgpool"]
+            if min(shape[1:]) >= 2:
+                options.append("pool")
+            if math.prod(shape) <= 48:
+                options.append("flatten")
+        kind = self.pick(options)
+        layer, out = getattr(self, "leaf_" + kind)(shape, ctx)
+        if self.chance(15):
+            layer["trainable"] = False
+        if ctx.top and not ctx.in_block and not ctx.under_repeat and "name" not in layer and self.chance(40):
+            layer["name"] = self.fresh("t")
+        elif "name" not in layer and self.chance(15):
+            layer["name"] = self.fresh("n")
+        if ctx.top and not ctx.in_block and not ctx.under_repeat and "name" in layer:
+            self.register(layer, shape)
+        return layer, out
+
+    def register(self, layer, shape, path=None):
+        """A leaf outside blocks and repeats, kept as a tie target: (path, kind, key)."""
+        t, path = layer["type"], path or layer["name"]
+        if t == "dense":
+            self.ties.append((path, "2d", (shape[-1], self.value(layer["units"]))))
+        elif t == "embedding":
+            self.ties.append((path, "2d", (layer["num_embeddings"], layer["embedding_dim"])))
+        elif t.startswith("conv"):
+            self.ties.append((path, t, (shape[0], layer["filters"], layer["kernel_size"])))
+        elif t in ("layernorm", "batchnorm") and layer.get("affine", True):
+            self.ties.append((path, t, shape[-1] if t == "layernorm" else shape[0]))
+
+    def twin(self, shape, ctx):
+        """A named sequence [A, relu, B] with B tied to A by its root path; A stays a tie target."""
+        kind = self.pick(["dense", "transposed", "layernorm", "batchnorm"] + (["conv"] if len(shape) > 1 else []))
+        name, f = self.fresh("n"), shape[-1]
+        if kind == "dense":
+            a, b = {"type": "dense", "units": f}, {"type": "dense", "units": f}
+        elif kind == "transposed":  # [F, u] then [u, F]
+            a, b = {"type": "dense", "units": self.int(1, 5)}, {"type": "dense", "units": f}
+        elif kind == "conv":
+            a = self.leaf_conv(shape, ctx.deeper(under_repeat=True), filters=shape[0], same=True)[0]
+            b = dict(a)
+        else:
+            a, b = {"type": kind}, {"type": kind}
+        if self.chance(20):
+            a["trainable"] = False
+        if self.chance(30):
+            b["bias"] = False if kind in ("dense", "transposed", "conv") else b.get("bias")
+            b = {k: v for k, v in b.items() if v is not None}
+        b["tie"] = f"{name}.0"
+        self.register(a, shape, f"{name}.0")
+        return {"type": "sequence", "name": name, "layers": [a, {"type": "relu"}, b]}, shape
+
+    def tie_to(self, kind, match, ctx):
+        if ctx.in_block or ctx.under_repeat or not self.ties or not self.chance(50):
+            return None
+        found = [(path, key) for path, k, key in self.ties if k == kind and match(key)]
+        return self.pick(found) if found else None
+
+    def leaf_relu(self, shape, ctx):
+        return {"type": "relu"}, shape
+
+    def leaf_batchnorm(self, shape, ctx):
+        layer = {"type": "batchnorm"}
+        tie = self.tie_to("batchnorm", lambda c: c == shape[0], ctx)
+        if tie:
+            layer["tie"] = tie[0]
+        elif self.chance(20):
+            layer["affine"] = False
+        return layer, shape
+
+    def leaf_layernorm(self, shape, ctx):
+        layer = {"type": "layernorm"}
+        tie = self.tie_to("layernorm", lambda f: f == shape[-1], ctx)
+        if tie:
+            layer["tie"] = tie[0]
+        elif self.chance(20):
+            layer["affine"] = False
+        return layer, shape
+
+    def leaf_dense(self, shape, ctx, units=None):
+        f = shape[-1]
+        tie = None if units is not None else self.tie_to("2d", lambda ab: f in ab, ctx)
+        if tie:
+            (a, b) = tie[1]
+            units = b if a == f and (b != f or True) else a  # equal, else transposed
+            layer = {"type": "dense", "units": units, "tie": tie[0]}
+        else:
+            if units is None:
+                units = self.int(1, 6)
+            layer = {"type": "dense", "units": self.arg(units, ctx) if units != f else units}
+        if self.chance(20):
+            layer["bias"] = False
+        if self.chance(15):
+            layer["activation"] = "relu"
+        return layer, shape[:-1] + (units,)
+
+    def leaf_conv(self, shape, ctx, filters=None, same=False):
+        nd = len(shape) - 1
+        t = f"conv{nd}d"
+        tie = None if filters is not None else self.tie_to(t, lambda key: key[0] == shape[0], ctx)
+        if tie:
+            _, filters, k = tie[1]
+            layer = {"type": t, "filters": filters, "kernel_size": k, "padding": "same", "tie": tie[0]}
+            return layer, (filters,) + shape[1:]
+        if filters is None:
+            filters = self.int(1, 4)
+        k = self.int(1, min(3, min(shape[1:])))
+        layer = {"type": t, "filters": filters, "kernel_size": k}
+        if same or self.chance(50):
+            layer["padding"] = "same"
+            out = (filters,) + shape[1:]
+        else:
+            p, s = self.int(0, k // 2), self.int(1, 2)
+            if p:
+                layer["padding"] = p
+            if s > 1:
+                layer["stride"] = s
+            out = (filters,) + tuple(conv_out(n, k, s, p) for n in shape[1:])
+        if self.chance(20):
+            layer["bias"] = False
+        return layer, out
+
+    def leaf_pool(self, shape, ctx):
+        nd = len(shape) - 1
+        return {"type": self.pick([f"maxpool{nd}d", f"avgpool{nd}d"]), "kernel_size": 2}, \
+            shape[:1] + tuple(n // 2 for n in shape[1:])
+
+    def leaf_adaptive(self, shape, ctx):
+        nd = len(shape) - 1
+        return {"type": self.pick([f"adaptiveavgpool{nd}d", f"adaptivemaxpool{nd}d"]), "output_size": 1}, \
+            shape[:1] + (1,) * nd
+
+    def leaf_globalavgpool(self, shape, ctx):
+        return {"type": "globalavgpool"}, shape[:1]
+
+    def leaf_flatten(self, shape, ctx):
+        return {"type": "flatten"}, (math.prod(shape),)
+
+    # -- shape-keeping items ----------------------------------------------------------------------
+
+    def keep_items(self, shape, ctx, lo=1, hi=2):
+        return [self.keep_item(shape, ctx) for _ in range(self.int(lo, hi))]
+
+    def keep_item(self, shape, ctx):
+        options = ["relu", "batchnorm", "layernorm", "dense"] + (["conv"] if len(shape) > 1 else [])
+        if ctx.depth < MAX_DEPTH:
+            options += ["residual", "sequence", "parallel", "shared", "block"]
+        kind = self.pick(options)
+        inner = ctx.deeper()
+        if kind == "dense":
+            return self.leaf_dense(shape, ctx, units=shape[-1])[0]
+        if kind == "conv":
+            return self.leaf_conv(shape, ctx, filters=shape[0], same=True)[0]
+        if kind in ("relu", "batchnorm", "layernorm"):
+            return getattr(self, "leaf_" + kind)(shape, ctx)[0]
+        if kind == "residual":
+            item = {"type": "residual", "body": self.keep_items(shape, inner)}
+            if self.chance(30):
+                item["shortcut"] = [{"type": "batchnorm"}]
+            return self.named(item)
+        if kind == "sequence":
+            return self.named({"type": "sequence", "layers": self.keep_items(shape, inner)})
+        if kind == "parallel":
+            return self.merge_parallel(shape, inner, keep=True)[0]
+        if kind == "shared":
+            item = self.keep_item(shape, ctx.deeper(under_repeat=True))
+            item = dict(item, repeat=self.int(2, 3), shared=True)
+            item.pop("tie", None)
+            return item
+        return self.use(shape, ctx, keep=True)[0]
+
+    def named(self, item):
+        if self.chance(40):
+            item = {"type": item["type"], "name": self.fresh("n"), **{k: v for k, v in item.items() if k != "type"}}
+        if self.chance(10):
+            item["trainable"] = False
+        return item
+
+    # -- any items --------------------------------------------------------------------------------
+
+    def items(self, shape, ctx, lo=1, hi=3):
+        out = []
+        for _ in range(self.int(lo, hi)):
+            item, shape = self.item(shape, ctx)
+            out.append(item)
+        return out, shape
+
+    def item(self, shape, ctx):
+        options = ["leaf", "leaf", "keep"]
+        if ctx.depth < MAX_DEPTH:
+            options += ["sequence", "residual", "concat", "concat", "merge", "repeat", "repeat", "block", "block"]
+        if ctx.top and not ctx.in_block and not ctx.under_repeat:
+            options.append("twin")
+        kind = self.pick(options)
+        inner = ctx.deeper()
+        if kind == "twin":
+            return self.twin(shape, ctx)
+        if kind == "leaf":
+            return self.leaf(shape, ctx)
+        if kind == "keep":
+            return self.keep_item(shape, ctx), shape
+        if kind == "sequence":
+            layers, out = self.items(shape, inner)
+            return self.named({"type": "sequence", "layers": layers}), out
+        if kind == "residual":
+            return self.residual(shape, inner)
+        if kind == "concat":
+            return self.concat(shape, inner)
+        if kind == "merge":
+            return self.merge_parallel(shape, inner)
+        if kind == "repeat":
+            return self.repeat(shape, ctx)
+        return self.use(shape, ctx)
+
+    def shortcut_for(self, shape, out):
+        """Layers that take `shape` to `out` (a residual's shortcut), or None."""
+        if len(shape) != len(out):
+            return None
+        if len(shape) == 1:
+            return [{"type": "dense", "units": out[0]}]
+        nd = len(shape) - 1
+        for s in range(1, 5):
+            if all((n - 1) // s + 1 == m for n, m in zip(shape[1:], out[1:])):
+                conv = {"type": f"conv{nd}d", "filters": out[0], "kernel_size": 1}
+                return [dict(conv, stride=s) if s > 1 else conv]
+        if shape[:-1] == out[:-1]:
+            return [{"type": "dense", "units": out[-1]}]
+        if shape[1:-1] == out[1:-1]:
+            return [{"type": f"conv{nd}d", "filters": out[0], "kernel_size": 1}, {"type": "dense", "units": out[-1]}]
+        return None
+
+    def residual(self, shape, ctx):
+        body, out = self.items(shape, ctx.deeper(top=False))
+        item = {"type": "residual", "body": body}
+        if out != shape:
+            short = self.shortcut_for(shape, out)
+            if short is None:
+                return {"type": "sequence", "layers": body}, out
+            item["shortcut"] = {"name": self.fresh("s"), "layers": short} if self.chance(25) else short
+        elif self.chance(25):
+            item["shortcut"] = [{"type": "batchnorm"}]
+        item = self.named(item)
+        if out == shape and self.chance(20):
+            item.update(repeat=self.int(2, 3), **({"shared": True} if self.chance(50) else {}))
+        return item, out
+
+    def branches(self, layer_lists):
+        return [{"name": self.fresh("b"), "layers": ls} if self.chance(25) else ls for ls in layer_lists]
+
+    def concat(self, shape, ctx):
+        rank, n = len(shape), self.int(2, 3)
+        channel = rank > 1 and self.chance(50)
+        lists, sizes = [], []
+        for _ in range(n):
+            keep = self.keep_items(shape, ctx.deeper(top=False), 0, 2)
+            size = self.int(1, 4)
+            last, _ = (self.leaf_conv(shape, ctx, filters=size, same=True) if channel
+                       else self.leaf_dense(shape, ctx, units=size))
+            lists.append(keep + [last])
+            sizes.append(size)
+        if channel:
+            axis, out = self.pick([0, -rank]), (sum(sizes),) + shape[1:]
+        else:
+            axis, out = self.pick([rank - 1, -1]), shape[:-1] + (sum(sizes),)
+        item = {"type": "parallel", "branches": self.branches(lists)}
+        if axis or self.chance(50):
+            item["axis"] = axis
+        if self.chance(30):
+            item["merge"] = "concat"
+        return self.named(item), out
+
+    def gate(self, shape, ctx):
+        """A branch whose output broadcasts against `shape`."""
+        rank = len(shape)
+        if rank == 1:
+            return [{"type": "dense", "units": 1}, {"type": "sigmoid"}], (1,)
+        nd = rank - 1
+        options = [([{"type": f"adaptiveavgpool{nd}d", "output_size": 1},
+                     {"type": f"conv{nd}d", "filters": shape[0], "kernel_size": 1}], shape[:1] + (1,) * nd),
+                   ([{"type": "globalavgpool"}, {"type": "dense", "units": shape[-1]}], shape[-1:]),
+                   ([{"type": "globalavgpool"}, {"type": "dense", "units": 1}], (1,))]
+        return self.pick(options)
+
+    def merge_parallel(self, shape, ctx, keep=False):
+        lists, outs = [], []
+        for i in range(self.int(2, 3)):
+            if i and self.chance(50):
+                layers, out = self.gate(shape, ctx)
+            else:
+                layers, out = self.keep_items(shape, ctx.deeper(top=False)), shape
+            lists.append(layers)
+            outs.append(out)
+        if keep and all(o != shape for o in outs):
+            lists[0], outs[0] = [{"type": "relu"}], shape
+        item = {"type": "parallel", "merge": self.pick(["add", "multiply"]), "branches": self.branches(lists)}
+        return self.named(item), broadcast(outs)
+
+    def repeat(self, shape, ctx):
+        times = self.int(2, 3)
+        inner = ctx.deeper(under_repeat=True, top=False)
+        kind = self.pick(["dense", "conv", "use", "keep"] if len(shape) > 1 else ["dense", "use", "keep"])
+        if kind == "dense":  # the first copy may change the shape, the others keep it
+            item, out = self.leaf_dense(shape, inner)
+            item.pop("tie", None)
+        elif kind == "conv":
+            item, out = self.leaf_conv(shape, inner, same=True)
+            item.pop("tie", None)
+        elif kind == "use":
+            item, out = self.use(shape, inner)
+            if "repeat" in item:
+                return item, out
+            if out != shape:  # copies after the first see `out`: what do they give?
+                out = self.block_out(item, out)
+        else:
+            item, out = self.keep_item(shape, inner), shape
+            item.pop("tie", None)
+            if "repeat" in item:
+                return item, out
+            if self.chance(50):
+                item = dict(item, shared=True)
+        return self.named(dict(item, repeat=times)), out
+
+    # -- blocks -----------------------------------------------------------------------------------
+
+    def block(self, family, nd=None):
+        name = family + (f"{nd}d" if nd else "")
+        if name not in self.blocks:
+            self.blocks[name] = None  # reserved: a block may use blocks defined after it
+            self.blocks[name] = getattr(self, "def_" + family)(nd)
+        return name
+
+    def def_mlp(self, nd):
+        hidden = self.pick(["$hidden", "${hidden * 2}", "${(hidden + in_features) // 2}", "${hidden * 2 - 1}"])
+        layers = [{"type": "dense", "name": "k1", "units": hidden}, {"type": "relu"},
+                  {"type": "dense", "units": "${in_features}"}]
+        if self.chance(50):
+            layers[2]["tie"] = "k1"  # [F, H] then [H, F]: transposed
+        if self.chance(50):
+            layers = [{"type": "residual", "body": layers}]
+        return {"args": {"hidden": "required"}, "layers": layers}
+
+    def def_proj(self, nd):
+        if self.chance(50):
+            return {"args": {"out": "required", "n": 2},
+                    "layers": [{"type": "dense", "name": "fc", "units": "$out", "repeat": "$n"}]}
+        return {"args": {"out": "required"},
+                "layers": [{"type": "dense", "units": "$out"}, {"type": "layernorm"}, {"type": "relu"}]}
+
+    def def_basic(self, nd):
+        conv = f"conv{nd}d"
+        return {"args": {"filters": "required", "stride": 1}, "layers": [
+            {"type": "residual", "body": [
+                {"type": conv, "name": "conv1", "filters": "$filters", "kernel_size": 3, "stride": "$stride",
+                 "padding": 1, "bias": False},
+                {"type": "batchnorm", "name": "bn1"}, {"type": "relu"},
+                {"type": conv, "name": "conv2", "filters": "$filters", "kernel_size": 3, "padding": 1, "bias": False},
+                {"type": "batchnorm", "name": "bn2"}],
+             "shortcut": [{"type": conv, "filters": "$filters", "kernel_size": 1, "stride": "$stride", "bias": False},
+                          {"type": "batchnorm"}]},
+            {"type": "relu"}]}
+
+    def def_se(self, nd):
+        return {"args": {"r": 2}, "layers": [{"type": "parallel", "merge": "multiply", "branches": [
+            [{"type": "relu"}],
+            {"name": "gate", "layers": [
+                {"type": f"adaptiveavgpool{nd}d", "output_size": 1},
+                {"type": f"conv{nd}d", "filters": "${in_channels // r + 1}", "kernel_size": 1},
+                {"type": "relu"},
+                {"type": f"conv{nd}d", "filters": "$in_channels", "kernel_size": 1},
+                {"type": "sigmoid"}]}]}]}
+
+    def def_outer(self, nd):
+        mlp = self.block("mlp")
+        inner = {"type": mlp, "hidden": "$u", "repeat": 2}
+        if self.chance(50):
+            inner["shared"] = True
+        return {"args": {"u": 3}, "layers": [
+            {"type": mlp, "hidden": "${u + 1}"},
+            {"type": "sequence", "layers": [{"type": "layernorm"}, inner]}]}
+
+    def use(self, shape, ctx, keep=False):
+        rank = len(shape)
+        nd = rank - 1 if rank in (2, 3) else None
+        options = ["mlp", "outer"] + (["se", "basic"] if nd else [])
+        if not keep:
+            options += ["proj", "proj"]
+        family = self.pick(options)
+        name = self.block(family, nd if family in ("se", "basic") else None)
+        item = {"type": name}
+        if family == "mlp":
+            item["hidden"] = self.arg(self.int(1, 5), ctx)
+        elif family == "outer" and self.chance(50):
+            item["u"] = self.arg(self.int(1, 4), ctx)
+        elif family == "se" and self.chance(50):
+            item["r"] = self.int(1, 3)
+        elif family == "proj":
+            item["out"] = self.arg(self.int(1, 6), ctx)
+            if "n" in self.blocks[name]["args"] and self.chance(50):
+                item["n"] = self.int(1, 3)
+        elif family == "basic":
+            item["filters"] = shape[0] if keep else self.arg(self.int(1, 4), ctx)
+            if not keep and self.chance(40):
+                item["stride"] = 2
+        out = self.block_out(item, shape)
+        item = self.named(item)
+        if out == shape and not ctx.under_repeat and self.chance(20):
+            item.update(repeat=self.int(2, 3), **({"shared": True} if self.chance(50) else {}))
+        return item, out
+
+    def value(self, v):
+        if isinstance(v, str) and v.startswith("${"):
+            name, sign, delta = re.fullmatch(r"\$\{(\w+) ([+-]) (\d+)\}", v).groups()
+            return self.root[name] + (int(delta) if sign == "+" else -int(delta))
+        return v
+
+    def block_out(self, item, shape):
+        family = re.sub(r"\dd$", "", item["type"])
+        if family == "proj":
+            return shape[:-1] + (self.value(item["out"]),)
+        if family == "basic":
+            s = item.get("stride", 1)
+            return (self.value(item["filters"]),) + tuple((n - 1) // s + 1 for n in shape[1:])
+        return shape
+
+
+def input_shape(draw, kind):
+    if kind == "vec":
+        return (draw(st.integers(2, 8)),)
+    if kind == "seq":
+        return (draw(st.integers(1, 4)), draw(st.integers(2, 8)))
+    if kind == "img":
+        return (draw(st.integers(1, 3)), draw(st.integers(2, 6)), draw(st.integers(2, 6)))
+    return (draw(st.integers(2, 6)),)  # token ids
+
+
+def generate(draw, hi=4):
+    """(spec, generator, output shape) of a spec meant to be valid."""
+    kind = draw(st.sampled_from(["vec", "seq", "img", "ids"]))
+    shape = first = input_shape(draw, kind)
+    gen = Gen(draw, shape)
+    layers = []
+    if kind == "ids":  # token ids: an embedding first, GPT-2 style ties to its table later
+        emb = {"type": "embedding", "name": gen.fresh("t"), "num_embeddings": draw(st.integers(3, 9)),
+               "embedding_dim": draw(st.integers(2, 5))}
+        gen.register(emb, shape)
+        layers.append(emb)
+        shape = shape + (emb["embedding_dim"],)
+    for _ in range(draw(st.integers(1, hi))):
+        item, shape = gen.item(shape, Ctx())
+        layers.append(item)
+    if gen.ties and draw(st.booleans()):
+        item, shape = gen.leaf_dense(shape, Ctx())
+        layers.append(item)
+    spec = {"input": list(first)}
+    if gen.blocks:
+        spec["blocks"] = gen.blocks
+    spec["layers"] = layers
+    return spec, gen, shape
+
+
+@st.composite
+def valid_specs(draw):
+    return generate(draw)[0]
+
+
+# -- comparing paramcount's report with the oracle ----------------------------------------------
+
+
+def pair(d):
+    return d["trainable"], d["non_trainable"]
+
+
+def compare(got, want, text):
+    """Totals, output shape, every leaf (one copy, by path), every composite's subtotal and shape."""
+    totals = got["totals"]
+    assert pair(totals) == (want.trainable, want.non_trainable), text
+    assert sum(leaf["params"] * leaf["copies"] for leaf in got["layers"]) == totals["params"], text
+    last = got["tree"][-1]
+    out = got["layers"][last["layer"]]["output_shape"] if "layer" in last else last["output_shape"]
+    assert out == want.output_shape, text
+    for leaf in got["layers"]:
+        path = leaf["path"]
+        one = path if path in want.leaves else path + ".0"  # a repeated leaf's row: one copy
+        assert one in want.leaves, (path, text)
+        assert pair(leaf) == want.subtotal(one), (path, text)
+        assert leaf["output_shape"] == want.shapes[path], (path, text)
+        assert leaf["tied_to"] == want.tied.get(one), (path, text)
+
+    def walk(node, parent):
+        if "layer" in node:
+            return
+        path = node["path"]
+        if node["name"] != "":  # an unnamed residual adds no level: its path is its parent's
+            if node["repeat"] > 1 and not node["shared"] and path not in want.repeats:
+                # copies i .. i+r-1 of a repeat whose shape changed before them, in one row
+                first = int(node["name"])
+                expect = [want.subtotal(f"{parent}.{i}") for i in range(first, first + node["repeat"])]
+                expect = tuple(map(sum, zip(*expect)))
+            else:
+                expect = want.subtotal(path)
+            assert pair(node) == expect, (path, text)
+            assert node["output_shape"] == want.shapes[path], (path, text)
+        for child in node["children"]:
+            walk(child, path)
+
+    for node in got["tree"]:
+        walk(node, "")
+
+
+def counted(text):
+    return analyze(load_text(text, path="compose.yaml")).to_dict()
+
+
+def assert_error_lines(error, text):
+    lines = text.splitlines()
+    assert error.problems, error
+    for problem in error.problems:
+        m = ERROR_LINE.match(str(problem))
+        assert m, str(problem)
+        assert 1 <= int(m.group(1)) <= len(lines), (str(problem), text)
+    return [lines[int(ERROR_LINE.match(str(p)).group(1)) - 1] for p in error.problems]
+
+
+@settings(PROFILE)
+@given(valid_specs())
+def test_composed_specs_agree_with_torch(compose, spec):
+    text = yaml.safe_dump(spec, sort_keys=False)
+    try:
+        got = counted(text)
+    except SpecError as e:  # meant to be valid: then torch must refuse it too
+        assert_error_lines(e, text)
+        with pytest.raises(compose.REFUSALS):
+            compose.oracle(spec)
+        event("refused by both")
+        OUTCOMES["refused"] += 1
+        return
+    want = compose.oracle(spec)
+    compare(got, want, text)
+    event("counted by both")
+    OUTCOMES["counted"] += 1
+    for feature in ("blocks", "residual", "parallel", "repeat", "shared", "tie", "multiply", "shortcut"):
+        if feature in text:
+            OUTCOMES[feature] += 1
+
+
+def test_enough_valid_specs_were_compared():
+    if not OUTCOMES:
+        pytest.skip("runs after test_composed_specs_agree_with_torch")
+    assert OUTCOMES["counted"] >= 300, OUTCOMES
+    assert all(OUTCOMES[f] >= 30 for f in ("blocks", "residual", "parallel", "repeat", "shared", "tie")), OUTCOMES
