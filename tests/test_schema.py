@@ -16,7 +16,7 @@ from jsonschema import Draft7Validator, Draft202012Validator
 
 from paramcount import SpecError, analyze, layers, load_file, load_text
 from paramcount.cli import cli
-from paramcount.schema import dumps, output_schema, spec_schema
+from paramcount.schema import _accepts, _words, dumps, output_schema, spec_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 PRESETS = sorted((ROOT / "architectures").glob("*.yaml"))
@@ -172,6 +172,22 @@ def test_value_types_come_from_probing_the_checks():
     assert props["type.select"]["properties"]["axis"]["anyOf"][0] == {"type": "integer"}
     assert props["type.lstm"]["properties"]["convention"]["anyOf"][0] == {"enum": ["torch", "keras"]}
     assert props["type.dense"]["properties"]["bias"]["anyOf"][0] == {"type": "boolean"}
+
+
+SAMPLES = [-1, 0, 1, 2, 3, 0.5, 1.5, True, False, "any", [], [1], [0, 0], [1, 2], [2, 1, 0], [-1, 4], [1] * 3,
+           [2] * 4, [1] * 8, [1] * 9, [[0, 1], [2]], [[0]], {}, {"a": 1}]
+
+
+def test_whatever_a_field_check_accepts_its_schema_accepts():
+    """Never a false alarm in an editor: every sample a check takes validates against the field's schema."""
+    schema = spec_schema()
+    for name, kind in layers.REGISTRY.items():
+        for f in kind.fields:
+            sub = dict(schema["$defs"][f"type.{name}"]["properties"][f.name], **{"$defs": schema["$defs"]})
+            validator = Draft202012Validator(sub)
+            for sample in SAMPLES + _words(f.check) + ([None] if f.default is None else []):
+                if _accepts(f.check, sample):
+                    assert validator.is_valid(sample), (name, f.name, sample)
 
 
 def test_a_new_layer_type_appears_without_editing_the_schema(monkeypatch, spec_validator):
