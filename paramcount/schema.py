@@ -34,8 +34,8 @@ _ITEM_DOCS = {
 # (booleans, numbers around 0, lists of 1 to MAX_RANK + 1 integers, a nested list, any text, and
 # the words the check itself compares against) finds what it takes, for the checks of today and
 # for any written later. Comparing `f.check is positive_int` would miss every closure (per_axis,
-# padding, choice) and every new check. What probing cannot see (a list's exact items, a size
-# string) the schema leaves to the parser, or says in words.
+# padding, choice) and every new check. What probing cannot see (which items a list may hold
+# together, an upper bound such as a rate's 1) the parser still checks, and the description says.
 
 
 def _accepts(check, value):
