@@ -1026,3 +1026,161 @@ def test_tie_to_a_later_copy_of_a_repeat(compose):
     want = compose.oracle(yaml.safe_load(text))
     assert (want.trainable, want.non_trainable) == (44, 0)  # d.0 20, d.1 20, the tied layer's own bias 4
     compare(counted(text), want, text)
+
+
+# -- by hand: totals derived in the comments, no torch needed -------------------------------------
+
+BY_HAND = {
+    # mlp: fc1 4×8+8 = 40, fc2 8×4+4 = 36, one copy 76; two copies m.0, m.1: 152; out 4×3+3 = 15.
+    "two-copy residual MLP": ("""
+        input: [4]
+        blocks:
+          mlp:
+            args: {hidden: required}
+            layers:
+              - type: residual
+                body:
+                  - {type: dense, name: fc1, units: $hidden}
+                  - {type: relu}
+                  - {type: dense, name: fc2, units: "${in_features}"}
+        layers:
+          - {type: mlp, name: m, hidden: 8, repeat: 2}
+          - {type: dense, name: out, units: 3}
+    """, (167, 0), [3], {"m": (152, 0), "m.0.fc1": (40, 0), "m.0.fc2": (36, 0), "out": (15, 0)}),
+    # shared: one 6×6+6 = 42 for all four copies; batchnorm once: γ, β 12 trainable, running stats 12.
+    "ALBERT-style shared copies": ("""
+        input: [6]
+        layers:
+          - {type: dense, name: s, units: 6, repeat: 4, shared: true}
+          - {type: batchnorm, name: bn, repeat: 3, shared: true}
+    """, (54, 12), [6], {"s": (42, 0), "bn": (12, 12)}),
+    # wte 10×4 = 40; layernorm 8; lm_head's kernel [4, 10] is wte's table transposed: only its bias, 10.
+    "GPT-2-style tied output projection": ("""
+        input: [5]
+        layers:
+          - {type: embedding, name: wte, num_embeddings: 10, embedding_dim: 4}
+          - {type: layernorm, name: ln_f}
+          - {type: dense, name: lm_head, units: 10, tie: wte}
+    """, (58, 0), [5, 10], {"wte": (40, 0), "ln_f": (8, 0), "lm_head": (10, 0)}),
+    # the explainer's text CNN: branches 2×(4×5)+2 = 42, 2×(3×5)+2 = 32, 2×(2×5)+2 = 22 (96),
+    # each max-pooled to [2, 1, 1] and flattened; concat [6]; dense 6×2+2 = 14. Total 110.
+    "text CNN: concat of three branches": ("""
+        input: [1, 7, 5]
+        layers:
+          - type: parallel
+            name: regions
+            branches:
+              - {name: r4, layers: [{type: conv2d, filters: 2, kernel_size: [4, 5]},
+                                    {type: adaptivemaxpool2d, output_size: 1}, {type: flatten}]}
+              - {name: r3, layers: [{type: conv2d, filters: 2, kernel_size: [3, 5]},
+                                    {type: adaptivemaxpool2d, output_size: 1}, {type: flatten}]}
+              - {name: r2, layers: [{type: conv2d, filters: 2, kernel_size: [2, 5]},
+                                    {type: adaptivemaxpool2d, output_size: 1}, {type: flatten}]}
+          - {type: dense, name: fc, units: 2}
+    """, (110, 0), [2], {"regions": (96, 0), "regions.r4": (42, 0), "regions.r3": (32, 0),
+                         "regions.r2": (22, 0), "fc": (14, 0)}),
+    # squeeze-and-excitation: [4, 3, 3] times a gate [4, 1, 1] (pool, 1×1 conv 4×4+4 = 20), and a
+    # gate [3] from dense 4×2+2 = 10 and 2×3+3 = 9, which NumPy aligns with the last axis (W = 3).
+    "multiply with broadcasting": ("""
+        input: [4, 3, 3]
+        layers:
+          - type: parallel
+            name: se
+            merge: multiply
+            branches:
+              - [{type: relu}]
+              - [{type: adaptiveavgpool2d, output_size: 1}, {type: conv2d, filters: 4, kernel_size: 1}]
+              - [{type: globalavgpool}, {type: dense, units: 2}, {type: relu}, {type: dense, units: 3}]
+    """, (39, 0), [4, 3, 3], {"se": (39, 0), "se.1": (20, 0), "se.2": (19, 0)}),
+    # ResNet basic block, 2 → 4 channels, stride 2: conv1 4×2×9 = 72, bn1 8 (+8 running), conv2 4×4×9 = 144,
+    # bn2 8 (+8), shortcut conv 4×2 = 8, bn 8 (+8): 248 trainable, 24 non-trainable; 5×5 → 3×3.
+    "ResNet basic block with a projection shortcut": ("""
+        input: [2, 5, 5]
+        blocks:
+          basic:
+            args: {filters: required, stride: 1}
+            layers:
+              - type: residual
+                body:
+                  - {type: conv2d, name: conv1, filters: $filters, kernel_size: 3, stride: $stride, padding: 1, bias: false}
+                  - {type: batchnorm, name: bn1}
+                  - {type: relu}
+                  - {type: conv2d, name: conv2, filters: $filters, kernel_size: 3, padding: 1, bias: false}
+                  - {type: batchnorm, name: bn2}
+                shortcut:
+                  - {type: conv2d, filters: $filters, kernel_size: 1, stride: $stride, bias: false}
+                  - {type: batchnorm}
+              - {type: relu}
+        layers:
+          - {type: basic, name: layer2, filters: 4, stride: 2}
+    """, (248, 24), [4, 3, 3], {"layer2": (248, 24), "layer2.conv1": (72, 0), "layer2.bn1": (8, 8),
+                                "layer2.shortcut": (16, 8)}),
+    # the first copy changes the shape (2 → 5: 2×5+5 = 15), the other two keep it (5×5+5 = 30 each).
+    "a repeat whose first copy changes the shape": ("""
+        input: [2]
+        layers:
+          - {type: dense, name: d, units: 5, repeat: 3}
+    """, (75, 0), [5], {"d": (75, 0)}),
+}
+
+
+def subtotals(got):
+    out = {}
+
+    def walk(node):
+        if "layer" in node:
+            leaf = got["layers"][node["layer"]]
+            out.setdefault(leaf["path"], pair(leaf))
+            return
+        if node["name"] != "":
+            out[node["path"]] = pair(node)
+        for child in node["children"]:
+            walk(child)
+
+    for node in got["tree"]:
+        walk(node)
+    return out
+
+
+@pytest.mark.parametrize("label", BY_HAND)
+def test_by_hand(label):
+    text, totals, shape, parts = BY_HAND[label]
+    got = counted(dedent(text))
+    assert pair(got["totals"]) == totals
+    last = got["tree"][-1]
+    assert (got["layers"][last["layer"]]["output_shape"] if "layer" in last else last["output_shape"]) == shape
+    found = subtotals(got)
+    assert {path: found.get(path) for path in parts} == parts
+
+
+@pytest.mark.parametrize("label", BY_HAND)
+def test_by_hand_agrees_with_torch(compose, label):
+    text, totals, shape, parts = BY_HAND[label]
+    want = compose.oracle(yaml.safe_load(dedent(text)))
+    assert ((want.trainable, want.non_trainable), want.output_shape) == (totals, shape)
+    assert {path: want.subtotal(path) for path in parts} == parts
+
+
+def test_a_broken_composed_spec_exits_2_with_one_line():
+    """The CLI's contract for a composition error: exit 2, nothing on stdout, one PATH:LINE:COL line."""
+    from click.testing import CliRunner
+
+    from paramcount.cli import cli
+
+    text = dedent("""
+        input: [4]
+        blocks:
+          b:
+            args: {w: required}
+            layers:
+              - type: residual
+                body: [{type: dense, units: $w}]
+        layers:
+          - {type: b, w: 5}
+    """)
+    result = CliRunner().invoke(cli, ["--format", "json", "-"], input=text)
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and re.match(r"^<stdin>:6:\d+: in b_1 \(block 'b'\): \S", lines[0]), lines
+    assert "[5]" in lines[0] and "[4]" in lines[0], lines
