@@ -276,7 +276,6 @@ class _Builder:
         if not isinstance(self.blocks, dict):
             raise ComposeRefused("blocks must be a mapping")
         self.owners = {}  # leaf path -> (module, root path of its weights)
-        self.weights_of = {}  # leaf path -> list of its weight tensors (torch layout), after ties
         self.owned, self.seen = [], set()
         self.shapes, self.repeats, self.leaves, self.tied = {}, set(), set(), {}
         self.names = {}

@@ -21,6 +21,7 @@ import math
 import os
 import re
 import sys
+import textwrap
 from collections import Counter
 from pathlib import Path
 
@@ -188,8 +189,10 @@ class Gen:
         self.register(a, shape, f"{name}.0")
         return {"type": "sequence", "name": name, "layers": [a, {"type": "relu"}, b]}, shape
 
-    def tie_to(self, kind, match, ctx):
-        if ctx.in_block or ctx.under_repeat or not self.ties or not self.chance(50):
+    def tie_to(self, kind, match, ctx, keeps=False):
+        """A tie target of `kind` whose key matches, or None. Inside a repeat only for layers that keep
+        the shape (every copy sees the same input); never inside blocks (their input varies by use)."""
+        if ctx.in_block or (ctx.under_repeat and not keeps) or not self.ties or not self.chance(50):
             return None
         found = [(path, key) for path, k, key in self.ties if k == kind and match(key)]
         return self.pick(found) if found else None
@@ -199,7 +202,7 @@ class Gen:
 
     def leaf_batchnorm(self, shape, ctx):
         layer = {"type": "batchnorm"}
-        tie = self.tie_to("batchnorm", lambda c: c == shape[0], ctx)
+        tie = self.tie_to("batchnorm", lambda c: c == shape[0], ctx, keeps=True)
         if tie:
             layer["tie"] = tie[0]
         elif self.chance(20):
@@ -208,7 +211,7 @@ class Gen:
 
     def leaf_layernorm(self, shape, ctx):
         layer = {"type": "layernorm"}
-        tie = self.tie_to("layernorm", lambda f: f == shape[-1], ctx)
+        tie = self.tie_to("layernorm", lambda f: f == shape[-1], ctx, keeps=True)
         if tie:
             layer["tie"] = tie[0]
         elif self.chance(20):
@@ -220,7 +223,7 @@ class Gen:
         tie = None if units is not None else self.tie_to("2d", lambda ab: f in ab, ctx)
         if tie:
             (a, b) = tie[1]
-            units = b if a == f and (b != f or True) else a  # equal, else transposed
+            units = b if a == f else a  # [F, b] equal, else [a, F] transposed
             layer = {"type": "dense", "units": units, "tie": tie[0]}
         else:
             if units is None:
@@ -286,7 +289,9 @@ class Gen:
         kind = self.pick(options)
         inner = ctx.deeper()
         if kind == "dense":
-            return self.leaf_dense(shape, ctx, units=shape[-1])[0]
+            layer = self.leaf_dense(shape, ctx, units=shape[-1])[0]
+            tie = self.tie_to("2d", lambda ab: ab == (shape[-1], shape[-1]), ctx, keeps=True)
+            return dict(layer, tie=tie[0]) if tie else layer
         if kind == "conv":
             return self.leaf_conv(shape, ctx, filters=shape[0], same=True)[0]
         if kind in ("relu", "batchnorm", "layernorm"):
@@ -1008,8 +1013,6 @@ CURATED = {
 
 
 def dedent(text):
-    import textwrap
-
     return textwrap.dedent(text).strip() + "\n"
 
 
