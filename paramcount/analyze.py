@@ -182,6 +182,21 @@ class _Run:
 
     def __init__(self, path):
         self.path, self.analysed, self.bits, self.owners = path, 0, 0, {}
+        self.repeats = {}  # path of a repeat -> [(first copy, copies)] for each run analysed once
+
+    def owner(self, path):
+        """The analysed layer at `path`, where a copy inside a run stands for the run's first copy."""
+        if path in self.owners:
+            return self.owners[path]
+        parts = path.split(".")
+        for i in range(1, len(parts)):
+            runs = self.repeats.get(".".join(parts[:i]))
+            if runs is not None and parts[i].isdigit() and parts[i].isascii():
+                k = int(parts[i])
+                start = next((a for a, n in runs if a <= k < a + n), None)
+                if start is not None:
+                    parts[i] = str(start)
+        return self.owners.get(".".join(parts))
 
     def fail(self, scope, mark, message):
         where = f"in {_cut(scope.where)}: " if scope.where else ""
@@ -243,6 +258,7 @@ def _item(run, item, shape, ids, scope):
             run.fail(scope, item.mark_of("shared"), f"shared copies of {quote(item.name)} must keep the shape: "
                                                     f"the first takes {dims(copy_shape)} and gives {dims(out)}")
         runs.append((report, count))
+        run.repeats.setdefault(path, []).append((i, count))
         i, copy_shape, copy_ids = i + count, out, out_ids
     if len(runs) == 1:
         report = runs[0][0]
@@ -364,7 +380,8 @@ def _tie(run, leaf, tensors, scope, what):
     """The tensors this leaf still owns, and the path of the layer whose weights it uses."""
     target, mark = leaf.tie, leaf.mark_of("tie")
     candidates = ([f"{scope.block_prefix}.{target}"] if scope.block_prefix else []) + [target]
-    owner = next((run.owners[c] for c in candidates if c in run.owners), None)
+    found = next(((c, o) for c, o in zip(candidates, map(run.owner, candidates)) if o is not None), None)
+    owner_path, owner = found if found is not None else (None, None)
     if owner is None:
         hint = ""
         if len(run.owners) <= 2000:
@@ -373,15 +390,16 @@ def _tie(run, leaf, tensors, scope, what):
             hint = did_you_mean(target, run.owners)
         run.fail(scope, mark, f"tie: no earlier layer {quote(target)}{hint}")
     if owner.tied_to is not None:  # a chain of ties ends at the first owner
-        owner = run.owners[owner.tied_to]
+        owner_path = owner.tied_to
+        owner = run.owner(owner_path)
     mine = [t for t in tensors if t.role == "weight"]
     theirs = [t for t in owner.tensors if t.role == "weight"]
     shapes = lambda ts: ", ".join(dims(t.shape) for t in ts) or "none"  # noqa: E731
     if len(mine) != len(theirs) or not all(
             a.shape == b.shape or (len(a.shape) == 2 and a.shape == b.shape[::-1]) for a, b in zip(mine, theirs)):
-        run.fail(scope, mark, f"{what} cannot use the weights of {quote(owner.path)}: its weights are "
+        run.fail(scope, mark, f"{what} cannot use the weights of {quote(owner_path)}: its weights are "
                               f"{shapes(mine)}, those are {shapes(theirs)} (equal, or 2-D transposed)")
-    return [t for t in tensors if t.role != "weight"], owner.path
+    return [t for t in tensors if t.role != "weight"], owner_path
 
 
 def _use(run, use, shape, ids, scope, path, name, trainable):

@@ -1022,8 +1022,6 @@ def test_curated_composed_specs_agree_with_torch(compose, label):
     compare(counted(text), compose.oracle(yaml.safe_load(text)), text)
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: a repeat analysed once registers only copy 0's layers as tie "
-                                       "owners, so `tie: d.1` finds 'no earlier layer' (torch shares d.1's weight)")
 def test_tie_to_a_later_copy_of_a_repeat(compose):
     text = dedent("""
         input: [4]
