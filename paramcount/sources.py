@@ -1,5 +1,6 @@
 """Where specs come from: a file, standard input, or a preset shipped in architectures/."""
 
+import errno
 import os
 import select
 import stat
@@ -47,8 +48,13 @@ def load_file(path, source=None, name=None):
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
                      | getattr(os, "O_BINARY", 0))
         with open(fd, "rb") as f:
-            _refuse_unless_regular(path, os.fstat(fd).st_mode)
-            data = f.read(MAX_READ)  # a regular file never blocks
+            info = os.fstat(fd)
+            _refuse_unless_regular(path, info.st_mode)
+            # What stat calls empty is not read: /proc's files (/proc/kmsg waits for the kernel's
+            # log, and reading it takes the messages from others) say size 0, like an empty file.
+            data = f.read(MAX_READ) if info.st_size else b""
+            if data is None:  # a file that would block, O_NONBLOCK says so rather than wait
+                raise BlockingIOError(errno.EAGAIN, "it would wait for data, as no spec file does")
     except IsADirectoryError:
         fail(path, None, "is a directory, not a spec file")
     except (OSError, ValueError) as e:  # ValueError: a NUL in the path

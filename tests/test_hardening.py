@@ -401,12 +401,10 @@ def test_a_long_name_is_cut_in_a_shape_error():
     assert (code, out) == (2, "") and len(err.splitlines()) == 1 and not long_lines(err), len(err)
 
 
-@pytest.mark.xfail(reason="cli.py's budget message inserts the model name whole (the output engineer's file)",
-                   strict=False)
 def test_a_long_name_is_cut_in_the_budget_message():
-    text = f"name: {LONG}\ninput: [4]\nbudget: {{max_params: 1}}\nlayers:\n  - {{type: dense, units: 2, name: {LONG}}}\n"
+    text = f"name: &n {LONG}\ninput: [4]\nbudget: {{max_params: 1}}\nlayers:\n  - {{type: dense, units: 2, name: *n}}\n"
     code, _, err = paramcount("--json", "-", input=text.encode())
-    assert code == 1 and len(err.splitlines()) == 1 and not long_lines(err), len(err)
+    assert code == 1 and len(err.splitlines()) == 1 and not long_lines(err), err[:500]
 
 
 SECRET = "ghp_0123456789abcdefghijABCDEFGHIJ012345"
@@ -439,3 +437,23 @@ def test_a_link_to_etc_passwd_discloses_nothing(tmp_path):
 def test_quoted_values_in_a_spec_stay_short():
     assert errors_of(f"input: [4]\nlayers: {SECRET * 3}\n") == [
         f"spec.yaml:2:9: layers must be a list, got '{(SECRET * 3)[:60]}…'"]
+
+
+@pytest.mark.parametrize("target", ["/proc/kmsg", "/proc/self/environ", "/proc/self/mem"])
+def test_links_into_proc_are_not_read(tmp_path, target):
+    """/proc's files are 'regular' but say size 0: /proc/kmsg waits for the kernel's log (and reading
+    it takes the messages from others), /proc/self/environ holds a CI job's secrets."""
+    if not os.path.exists(target):
+        pytest.skip(f"no {target}")
+    link = tmp_path / "spec.yaml"
+    link.symlink_to(target)
+    code, out, err = paramcount(str(link), env={"CI_TOKEN": SECRET}, timeout=15)
+    assert (code, out) == (2, "") and err in (  # unprivileged, /proc/kmsg cannot be opened
+        f"{link}:1:1: empty spec; expected a mapping with 'input' and 'layers'\n",
+        f"{link}:1:1: cannot read: Permission denied\n", f"{link}:1:1: cannot read: Operation not permitted\n")
+
+
+@pytest.mark.xfail(reason="spec.py's _refusal inserts a tag whole (the lead's part of spec.py)", strict=False)
+def test_a_long_tag_is_cut():
+    code, out, err = paramcount("-", input=f"input: [4]\nlayers: [{{type: dense, units: !{LONG} 3}}]\n".encode())
+    assert (code, out) == (2, "") and len(err.splitlines()) == 1 and len(err) < 300, err[:300]
