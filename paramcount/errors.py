@@ -5,14 +5,17 @@ import re
 # What YAML counts as a line break (libyaml and PyYAML alike).
 _BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 # Characters that print as nothing yet change how the text around them reads: Unicode's
-# bidirectional controls (the "Trojan Source" trick), zero-width and other invisible formatting.
-INVISIBLE = ("\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
-             "\ufff9-\ufffb\U000e0000-\U000e007f")
+# bidirectional controls (the "Trojan Source" trick), zero-width and other invisible formatting,
+# and the fillers and joiners that pass for nothing (U+3164 makes `admin\u3164` look like `admin`).
+INVISIBLE = ("\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+             "\u2060-\u2064\u2066-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb\U0001bca0-\U0001bca3"
+             "\U000e0000-\U000e007f")
 # What would break an error's one line, drive a terminal or disguise text: C0 and C1 controls,
 # Unicode line separators, the invisible characters above, and lone surrogates (a file name that
 # is not UTF-8, as os.fsdecode gives it), which a strict UTF-8 stream cannot print.
 CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{INVISIBLE}\ud800-\udfff]")
 _INVISIBLE = re.compile(f"[{INVISIBLE}]")
+PATH_LIMIT = 4096  # Linux's PATH_MAX: a longer one (from the command line) is cut in messages
 _PARTIAL_ESCAPE = re.compile(r"\\(?:x[0-9a-f]?|u[0-9a-f]{0,3}|U[0-9a-f]{0,7})?$")
 
 
@@ -72,8 +75,8 @@ class Problem:
         """From a YAML mark (None: the start of the file)."""
         return cls(path, *position(mark), message)
 
-    def __str__(self):  # one line, whatever the path or message hold
-        return one_line(f"{self.path}:{self.line}:{self.col}: {self.message}")
+    def __str__(self):  # one line, whatever the path or message hold; a path as long as any can be
+        return f"{clean(self.path, PATH_LIMIT)}:{self.line}:{self.col}: {one_line(self.message)}"
 
     def __repr__(self):
         return f"Problem({str(self)!r})"

@@ -261,7 +261,7 @@ def paramcount(*args, stdin=subprocess.DEVNULL, input=None, env=None, timeout=30
 
 
 @pytest.mark.parametrize("char", ["\u202e", "\u202a", "\u2066", "\u2069", "\u200e", "\u200f", "\u061c",
-                                  "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"])
+                                  "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u3164", "\u115f", "\u034f"])
 def test_bidi_and_zero_width_characters_in_names_are_refused(tmp_path, char):
     """Trojan Source: U+202E and its kind make a table or an error line read as what it is not."""
     spec = tmp_path / "spec.yaml"
@@ -457,3 +457,10 @@ def test_links_into_proc_are_not_read(tmp_path, target):
 def test_a_long_tag_is_cut():
     code, out, err = paramcount("-", input=f"input: [4]\nlayers: [{{type: dense, units: !{LONG} 3}}]\n".encode())
     assert (code, out) == (2, "") and len(err.splitlines()) == 1 and len(err) < 300, err[:300]
+
+
+def test_a_path_longer_than_any_is_cut_in_messages():
+    """A path is printed whole up to PATH_MAX (4,096): an argument of 100,000 characters is not."""
+    code, out, err = paramcount("x" * 100_000 + "\x1b")
+    assert (code, out) == (2, "") and err.startswith("x" * 4095 + "…:1:1: no such file, nor a preset")
+    assert len(err) < 4096 + 200 and "\x1b" not in err
