@@ -7,7 +7,7 @@ import re
 
 import yaml
 
-from .errors import LimitExceeded, Problem, SpecError, did_you_mean, fail, position, quote, text_position, unprintable
+from .errors import LimitExceeded, clean, Problem, SpecError, did_you_mean, fail, position, quote, text_position, unprintable
 from .limits import MAX_BYTES, MAX_DIGITS, MAX_LAYERS, MAX_NODES, MAX_PROBLEMS, MAX_RANK
 from .layers import ANY_LAYER_FIELD, INFERRED, Field, Invalid, boolean, describe, first_bad, is_int
 
@@ -35,7 +35,7 @@ TOP_FIELDS = ("name", "description", "input", "budget", "blocks", "layers")
 
 
 def _refusal(y):
-    return f"tag {y.tag.replace(_TAG, '!!')} is not allowed: a spec holds only plain YAML values"
+    return f"tag {clean(y.tag.replace(_TAG, '!!'), 60)} is not allowed: a spec holds only plain YAML values"
 
 
 class Node:

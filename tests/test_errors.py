@@ -103,7 +103,8 @@ def test_empty_document(errors):
     assert errors("---\n") == ["spec.yaml:1:1: empty spec; expected a mapping with 'input' and 'layers'"]
 
 
-@pytest.mark.parametrize("text, got", [("hello\n", "'hello'"), ("42\n", "42"), ("- 1\n- 2\n", "[1, 2]")])
+# What the document holds is never quoted: it may be any file a symlink points at (issue 6, item 14).
+@pytest.mark.parametrize("text, got", [("hello\n", "text"), ("42\n", "an integer"), ("- 1\n- 2\n", "a list")])
 def test_top_level_not_a_mapping(errors, text, got):
     assert errors(text) == [f"spec.yaml:1:1: a spec must be a mapping, got {got}"]
 
@@ -587,7 +588,7 @@ def test_groups_not_dividing_filters(errors):
         input: [4, 8, 8]
         layers:
           - {type: conv2d, filters: 6, kernel_size: 3, groups: 4}
-    """) == ["spec.yaml:3:56: conv2d layer 'conv2d_1' on input [4, 8, 8]: groups=4 does not divide filters=6"]
+    """) == ["spec.yaml:3:56: groups=4 does not divide filters=6"]  # a config-only check: found with the schema's
 
 
 def test_pool_padding_more_than_half_the_kernel(errors):
@@ -620,8 +621,17 @@ def test_shape_errors_stop_at_the_first(errors):
         input: [3, 8, 8]
         layers:
           - {type: conv2d, filters: 4, kernel_size: 9}
-          - {type: conv2d, filters: 4, kernel_size: 3, groups: 3}
+          - {type: conv2d, filters: 4, kernel_size: 3, groups: 2}
     """) == ["spec.yaml:3:45: conv2d layer 'conv2d_1' on input [3, 8, 8]: kernel 9 is larger than the padded input (8)"]
+
+
+def test_config_only_checks_come_before_any_shape_error(errors):
+    assert errors("""\
+        input: [3, 8, 8]
+        layers:
+          - {type: conv2d, filters: 4, kernel_size: 9}
+          - {type: conv2d, filters: 4, kernel_size: 3, groups: 3}
+    """) == ["spec.yaml:4:56: groups=3 does not divide filters=4"]
 
 
 # -- where the spec comes from -------------------------------------------------------------
@@ -638,7 +648,7 @@ def test_unknown_preset_with_did_you_mean(tmp_path, monkeypatch, written, sugges
 def test_unknown_preset_without_a_close_match(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     presets = ", ".join(paramcount.preset_names())
-    assert bad(run("vgg16")) == [f"vgg16:1:1: no such file, nor a preset (presets: {presets})"]
+    assert bad(run("squeezenet")) == [f"squeezenet:1:1: no such file, nor a preset (presets: {presets})"]
 
 
 @pytest.mark.parametrize("path", ["missing.yaml", os.path.join("sub", "missing.yaml"), "missing.yml"])

@@ -453,7 +453,6 @@ def test_links_into_proc_are_not_read(tmp_path, target):
         f"{link}:1:1: cannot read: Permission denied\n", f"{link}:1:1: cannot read: Operation not permitted\n")
 
 
-@pytest.mark.xfail(reason="spec.py's _refusal inserts a tag whole (the lead's part of spec.py)", strict=False)
 def test_a_long_tag_is_cut():
     code, out, err = paramcount("-", input=f"input: [4]\nlayers: [{{type: dense, units: !{LONG} 3}}]\n".encode())
     assert (code, out) == (2, "") and len(err.splitlines()) == 1 and len(err) < 300, err[:300]
