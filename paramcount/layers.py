@@ -762,6 +762,8 @@ class GroupNorm(LayerType):
     def output_shape(self, cfg, shape):
         if shape[0] % cfg["num_groups"]:
             raise ShapeError(f"num_groups={cfg['num_groups']} does not divide the {shape[0]} channels", "num_groups")
+        if shape[0] // cfg["num_groups"] * product(shape[1:]) == 1:
+            raise ShapeError("every group holds a single value (all zeros; PyTorch refuses it)", "num_groups")
         return shape
 
     def weights(self, cfg, shape, out):

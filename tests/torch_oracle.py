@@ -332,7 +332,11 @@ class PositionalEmbedding(nn.Module):
         self.weight = nn.Parameter(torch.zeros(positions, dim))
 
     def forward(self, x):
-        return x + self.weight[: x.shape[1]]  # more steps than positions: a broadcast error
+        positions = torch.arange(x.shape[1], device=x.device)  # as Hugging Face looks them up
+        try:
+            return x + F.embedding(positions, self.weight)
+        except IndexError as e:  # more steps than positions: torch's refusal
+            raise TorchRefused(str(e)) from e
 
 
 class ClassToken(nn.Module):
@@ -698,6 +702,7 @@ def build_layer(layer: dict, in_shape: list[int]):
         module, unshared = _pool(layer, in_shape, int(kind[7]), kind[:3])
     elif kind.startswith("adaptive"):
         nd = int(kind[-2])
+        _rank(layer, in_shape, {nd + 1})  # torch would read a batch of one as an unbatched input
         cls = {("avg", 1): nn.AdaptiveAvgPool1d, ("avg", 2): nn.AdaptiveAvgPool2d,
                ("avg", 3): nn.AdaptiveAvgPool3d, ("max", 1): nn.AdaptiveMaxPool1d,
                ("max", 2): nn.AdaptiveMaxPool2d, ("max", 3): nn.AdaptiveMaxPool3d}[kind[8:11], nd]
@@ -792,6 +797,9 @@ def oracle(spec: dict | str | Path) -> OracleResult:
                 # training; everything else is counted in eval mode.
                 module.train(layer["type"] == "instancenorm")
                 y = module(x)
+                if 0 in y.shape:  # grouped ConvTranspose3d gives an empty output where the others refuse
+                    raise TorchRefused(f"layer {index} ({layer['type']}) on {in_shape}: an empty output "
+                                       f"{list(y.shape[1:])}")
             except OracleSpecError:
                 raise
             except (RuntimeError, ValueError) as e:  # torch's refusals; any other error is a bug
