@@ -50,3 +50,13 @@ def test_the_pasted_errors_are_what_paramcount_prints(tmp_path, monkeypatch):
     assert (result.exit_code, result.stderr.splitlines()) == (2, errors)
     budget = CliRunner().invoke(cli, ["lenet5", "--max-params", "60k"])
     assert (budget.exit_code, budget.stderr) == (1, session[-1] + "\n")
+
+
+def test_the_reference_says_where_pytorch_and_keras_differ():
+    ref = reference()
+    section = ref[ref.index("#### Where PyTorch and Keras count differently"):]
+    for words in ("`convention: torch`", "`convention: keras`", "395,264", "394,240", "`reset_after: false`",
+                  "`proj_size`", "`separable_conv2d`", "one bias, on the pointwise part", "running mean"):
+        assert words in section, words
+    for kind in ("rnn", "lstm", "gru"):
+        assert "convention" in REGISTRY[kind].doc and "convention" in REGISTRY[kind].field_by_name

@@ -31,6 +31,10 @@ pytestmark = [pytest.mark.filterwarnings("ignore:Failed to initialize NumPy"),
 
 @pytest.fixture(scope="session")
 def keras_oracle():
+    return load_keras_oracle()
+
+
+def load_keras_oracle():
     """tests/keras_oracle.py, or skip (fail under PARAMCOUNT_REQUIRE_TORCH=1), as conftest.load_oracle."""
     try:
         os.environ.setdefault("KERAS_BACKEND", "torch")

@@ -260,6 +260,63 @@ def test_enough_valid_specs_were_compared():
     assert OUTCOMES["counted"] >= EXAMPLES, OUTCOMES
 
 
+# -- Keras's convention: random recurrent, depthwise and separable specs against Keras ------------
+
+keras_recurrent = st.fixed_dictionaries(
+    {"type": st.sampled_from(["rnn", "lstm", "gru"]), "hidden_size": st.integers(1, 5), "convention": st.just("keras")},
+    optional={"num_layers": st.integers(1, 2), "bidirectional": st.booleans(), "bias": st.booleans(),
+              "return_sequences": st.sampled_from([True, True, False]), "trainable": st.booleans()},
+).flatmap(lambda d: st.fixed_dictionaries({k: st.just(v) for k, v in d.items()},
+                                          optional={"reset_after": st.booleans()} if d["type"] == "gru" else {}))
+
+
+@st.composite
+def keras_specs(draw):
+    if draw(st.booleans()):
+        layers = draw(st.lists(keras_recurrent, min_size=1, max_size=3))
+        return {"input": [draw(st.integers(1, 5)), draw(st.integers(1, 6))], "layers": layers}
+    layers = draw(st.lists(depthwise(), min_size=1, max_size=3))
+    if draw(st.booleans()):
+        layers += [{"type": "flatten"}, {"type": "dense", "units": draw(st.integers(1, 4))}]
+    return {"input": [draw(st.integers(1, 3))] + draw(st.lists(st.integers(1, 9), min_size=2, max_size=2)),
+            "layers": layers}
+
+
+@pytest.fixture(scope="module")
+def keras_oracle():
+    from test_layer_types import load_keras_oracle
+
+    return load_keras_oracle()
+
+
+KERAS_OUTCOMES = Counter()
+
+
+@settings(PROFILE, max_examples=EXAMPLES)
+@given(keras_specs())
+def test_random_keras_specs_agree_with_keras(keras_oracle, spec):
+    text = yaml.safe_dump(spec, sort_keys=False)
+    try:
+        got = analyze(load_text(text, path="random.yaml")).to_dict()
+    except SpecError:
+        KERAS_OUTCOMES["refused"] += 1
+        with pytest.raises(keras_oracle.OracleSpecError):
+            keras_oracle.oracle(spec)
+        return
+    KERAS_OUTCOMES["counted"] += 1
+    want = keras_oracle.oracle(spec)
+    assert [(layer["output_shape"], layer["trainable"], layer["non_trainable"], layer["weights"], layer["biases"])
+            for layer in got["layers"]] == [
+        (layer.output_shape, layer.trainable, layer.non_trainable, layer.weights, layer.biases)
+        for layer in want.layers], text
+
+
+def test_enough_keras_specs_were_compared():
+    if not KERAS_OUTCOMES:
+        pytest.skip("runs after test_random_keras_specs_agree_with_keras")
+    assert KERAS_OUTCOMES["counted"] >= EXAMPLES // 3, KERAS_OUTCOMES
+
+
 # -- broken specs: always exit 2 with one-line PATH:LINE:COL errors --------------------------
 
 PRESETS = {name: yaml.safe_load(open(os.path.join(os.path.dirname(__file__), "..", "architectures", name + ".yaml")))
