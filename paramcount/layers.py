@@ -671,28 +671,44 @@ class Recurrent(LayerType):
         features = self._size(cfg) * (2 if cfg["bidirectional"] else 1)
         return (shape[0], features) if cfg["return_sequences"] else (features,)
 
+    LISTED = 4  # layers named one by one; deeper stacks list the rest as one tensor per kind, stacked
+
     def weights(self, cfg, shape, out):
+        """Per layer and direction, in torch's names (weight_ih_l0, ...) or Keras's (0.kernel, ...).
+
+        Layers 1 to N-1 all have the same shapes, so past the first few they are one stacked tensor
+        per kind, with a leading axis of the count: the cost never grows with `num_layers`.
+        """
+        layers, directions = cfg["num_layers"], ("", "_reverse") if cfg["bidirectional"] else ("",)
+        tensors = self._layer(cfg, 0, shape[-1], directions, ())
+        fan_in = self._size(cfg) * len(directions)
+        if layers <= self.LISTED:
+            for layer in range(1, layers):
+                tensors += self._layer(cfg, layer, fan_in, directions, ())
+        else:
+            tensors += self._layer(cfg, f"1-{layers - 1}", fan_in, directions, (layers - 1,))
+        return tensors
+
+    def _layer(self, cfg, layer, fan_in, directions, stack):
         gates, hidden, size, bias = self.gates * cfg["hidden_size"], cfg["hidden_size"], self._size(cfg), cfg["bias"]
-        directions = ("", "_reverse") if cfg["bidirectional"] else ("",)
-        keras, tensors, fan_in = cfg["convention"] == "keras", [], shape[-1]
-        for layer in range(cfg["num_layers"]):
-            for d in directions:
-                if keras:  # kernel, recurrent_kernel, bias: one bias vector, or two for GRU with reset_after
-                    at = f"{layer}{'.backward' if d else '.forward' if directions[1:] else ''}."
-                    tensors += [Weight(at + "kernel", (fan_in, gates), "weight"),
-                                Weight(at + "recurrent_kernel", (hidden, gates), "weight")]
-                    if bias:
-                        two = self.name == "gru" and cfg["reset_after"]
-                        tensors.append(Weight(at + "bias", (2, gates) if two else (gates,), "bias"))
-                    continue
-                at = f"_l{layer}{d}"  # torch's names; every cell has two bias vectors
-                tensors += [Weight("weight_ih" + at, (gates, fan_in), "weight"),
-                            Weight("weight_hh" + at, (gates, size), "weight")]
+        tensors = []
+        for d in directions:
+            if cfg["convention"] == "keras":  # kernel, recurrent_kernel, bias: one vector, two for GRU with reset_after
+                at = f"{layer}{'.backward' if d else '.forward' if directions[1:] else ''}."
+                tensors += [Weight(at + "kernel", stack + (fan_in, gates), "weight"),
+                            Weight(at + "recurrent_kernel", stack + (hidden, gates), "weight")]
                 if bias:
-                    tensors += [Weight("bias_ih" + at, (gates,), "bias"), Weight("bias_hh" + at, (gates,), "bias")]
-                if size != hidden:
-                    tensors.append(Weight("weight_hr" + at, (size, hidden), "weight"))
-            fan_in = size * len(directions)
+                    two = self.name == "gru" and cfg["reset_after"]
+                    tensors.append(Weight(at + "bias", stack + ((2, gates) if two else (gates,)), "bias"))
+                continue
+            at = f"_l{layer}{d}"  # torch's names; every cell has two bias vectors
+            tensors += [Weight("weight_ih" + at, stack + (gates, fan_in), "weight"),
+                        Weight("weight_hh" + at, stack + (gates, size), "weight")]
+            if bias:
+                tensors += [Weight("bias_ih" + at, stack + (gates,), "bias"),
+                            Weight("bias_hh" + at, stack + (gates,), "bias")]
+            if size != hidden:
+                tensors.append(Weight("weight_hr" + at, stack + (size, hidden), "weight"))
         return tensors
 
 

@@ -329,3 +329,13 @@ def test_every_layer_type_has_a_hand_case():
 
     covered = {layer.split(",")[0].removeprefix("type: ") for _, layer, _, _ in HAND}
     assert covered >= set(REGISTRY), sorted(set(REGISTRY) - covered)
+
+
+def test_a_deep_recurrent_stack_costs_the_same_as_a_short_one():
+    # lstm, H=4, proj 2, both directions, on F=3. Layer 0, per direction: W_ih 16x3 = 48, W_hh 16x2 = 32,
+    # W_hr 2x4 = 8: 88; later layers read 2 directions x 2 = 4 features: 64 + 32 + 8 = 104. Biases 2 x 16
+    # per cell. With N layers: weights 2 * (88 + 104 (N - 1)) = 208 N - 32, biases 64 N.
+    n = 10**30
+    layer = report(spec([5, 3], f"type: lstm, hidden_size: 4, proj_size: 2, bidirectional: true, num_layers: {n}"))
+    got = layer["layers"][0]
+    assert (got["weights"], got["biases"], got["output_shape"]) == (208 * n - 32, 64 * n, [5, 4])

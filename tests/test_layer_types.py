@@ -37,7 +37,7 @@ def keras_oracle():
 def load_keras_oracle():
     """tests/keras_oracle.py, or skip (fail under PARAMCOUNT_REQUIRE_TORCH=1), as conftest.load_oracle."""
     try:
-        os.environ.setdefault("KERAS_BACKEND", "torch")
+        os.environ["KERAS_BACKEND"] = "torch"  # before keras is first imported: it reads it once
         import keras  # noqa: F401
     except ImportError as exc:
         if os.environ.get("PARAMCOUNT_REQUIRE_TORCH") == "1":
@@ -108,6 +108,9 @@ CASES = {
     "lstm-proj-bidirectional": ([7, 4], {T: "lstm", "hidden_size": 8, "proj_size": 3, "num_layers": 2,
                                          "bidirectional": True}),
     "lstm-3-layers-last": ([7, 4], {T: "lstm", "hidden_size": 8, "num_layers": 3, "return_sequences": False}),
+    "lstm-deep-stacked": ([4, 3], {T: "lstm", "hidden_size": 3, "num_layers": 6, "bidirectional": True,
+                                   "proj_size": 2}),
+    "rnn-deep-stacked": ([4, 3], {T: "rnn", "hidden_size": 2, "num_layers": 5, "bias": False}),
     "gru-bidirectional": ([3, 2], {T: "gru", "hidden_size": 4, "bidirectional": True, "num_layers": 2,
                                    "reset_after": True}),
     # attention
@@ -214,6 +217,8 @@ KERAS_CASES = {
                                   "return_sequences": False}),
     "gru-reset-before-bidirectional": ([3, 5], {T: "gru", "hidden_size": 2, "convention": "keras",
                                                 "reset_after": False, "bidirectional": True, "num_layers": 2}),
+    "gru-deep-stacked": ([3, 2], {T: "gru", "hidden_size": 2, "num_layers": 6, "convention": "keras",
+                                  "bidirectional": True}),
     "lstm-stack-last": ([7, 4], {T: "lstm", "hidden_size": 3, "num_layers": 2, "return_sequences": False,
                                  "convention": "keras"}),
     "lstm-bidirectional-frozen": ([7, 4], {T: "lstm", "hidden_size": 3, "bidirectional": True,
