@@ -188,8 +188,8 @@ def _run(ctx, specs, fmt, as_json, depth, wide, max_params, list_presets):
             if not many:
                 out.write("\n")
         printed += 1
+        out.flush()  # each spec's output as soon as it is whole (and before its budget message)
         if not report.within:
-            out.flush()  # the report before its message, when both go to one terminal
             say(_budget_message(report))
             code = max(code, OVER_BUDGET)
         del report

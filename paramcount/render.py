@@ -215,11 +215,10 @@ def summary(report):
     if state:
         kinds = _state_types(report)
         known = [_NORMS[k] for k in kinds if k in _NORMS]
-        what = (" and ".join(known) + " running statistics" if known and len(known) == len(kinds)
+        what = (" and ".join(known) + " statistics" if known and len(known) == len(kinds)
                 else "state of " + ", ".join(text(k, 40) for k in kinds[:4]) + (", …" if len(kinds) > 4 else ""))
-        lines.append(f"PyTorch parameters(): {number(t.weights + t.biases)}; "
-                     f"the other {number(state)} are buffers ({what})")
-        lines.append(f"Keras count_params(): {number(t.params)} (buffers included)")
+        lines.append(f"PyTorch parameters(): {number(t.weights + t.biases)}, plus {number(state)} {what} in buffers")
+        lines.append(f"Keras count_params(): {number(t.params)}, buffers included")
     sharing = f"Without weight sharing: {number(t.params_unshared)} params"
     if report.sharing_tenths is not None:
         sharing += f" (sharing makes it {decimal(report.sharing_tenths)}x smaller)"
@@ -237,7 +236,7 @@ def title(report, escape=str):
 
 
 def depth_note(depth):
-    return f"Rows deeper than {depth} level{'s' if depth != 1 else ''} are folded into their block; --depth N shows more."
+    return f"Rows deeper than {depth} level{'s' if depth != 1 else ''} are folded into their blocks; --depth N shows more"
 
 
 # -- JSON -----------------------------------------------------------------------------------------
@@ -572,7 +571,7 @@ def print_table(out, heading, headers, body, kinds, footer=None, after=(), width
             yield from lines_of(footer, edge)
         yield rule(box[5])
         if left_out:
-            yield fit(f"Not shown at {available} columns: {', '.join(left_out)} (--wide shows every column).")
+            yield fit(f"Not shown at {available} columns: {', '.join(left_out)}; --wide shows them")
         for line in notes:
             yield fit(line)
         for line in after:

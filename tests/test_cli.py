@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 import paramcount
+from paramcount import render
 from paramcount.cli import cli
 
 # Keep rich's view of the terminal the same wherever the tests run.
@@ -607,3 +608,163 @@ def test_long_name_without_spaces_is_not_cut_at_40_columns():
     result = run("-", input=spec, COLUMNS="40")
     assert result.exit_code == 0, result.stderr
     assert f" {name} " in result.stdout
+
+
+# -- the report tree, --depth, --wide, 80 columns -----------------------------------------------
+
+
+@pytest.fixture
+def cli_run():
+    """The CLI in this process: `cli_run(*args, input=None, **env)` -> click's Result, with stdout and
+    stderr apart and the environment above (the one runner helper; conftest.py could share it)."""
+    return run
+
+
+NESTED = textwrap.dedent("""\
+    name: Nested
+    input: [4]
+    layers:
+      - {type: dense, units: 8, name: stem}
+      - type: sequence
+        name: body
+        layers:
+          - {type: dense, units: 8, name: inner}
+          - {type: sequence, name: deeper, layers: [{type: dense, units: 8, name: leaf}]}
+      - {type: dense, units: 8, name: again, repeat: 3}
+      - {type: dense, units: 2, name: head}
+""")
+
+
+def table_rows(stdout):
+    return [line.split("│")[1:-1] for line in lines(stdout) if line.startswith("│ ")]
+
+
+def test_depth_folds_rows_but_not_totals(cli_run):
+    full = cli_run("-", "--depth", "9", input=NESTED)
+    assert full.exit_code == 0, full.stderr
+    names = [row[0].rstrip() for row in table_rows(full.stdout)]
+    assert names == [" stem", " body", "   inner", "   deeper", "     leaf", " again", " head", " Total"]
+    folded = cli_run("-", "--depth", "1", input=NESTED)
+    assert [row[0].rstrip() for row in table_rows(folded.stdout)] == [" stem", " body", " again", " head", " Total"]
+    assert "Rows deeper than 1 level are folded into their blocks; --depth N shows more" in lines(folded.stdout)
+    total = [line for line in lines(full.stdout) if line.startswith("Total params")]
+    assert total == [line for line in lines(folded.stdout) if line.startswith("Total params")]
+    default = cli_run("-", input=NESTED)
+    assert [row[0].rstrip() for row in table_rows(default.stdout)][:5] == [" stem", " body", "   inner", "   deeper", " again"]
+    markdown = cli_run("-", "--format", "markdown", "--depth", "3", input=NESTED).stdout
+    assert "| &emsp;&emsp;`leaf` | `dense` | [8] |" in markdown
+
+
+def test_a_block_row_shows_its_subtotal_and_a_repeat_its_multiplier(cli_run):
+    rows = {row[0].strip(): [c.strip() for c in row] for row in table_rows(cli_run("-", input=NESTED, COLUMNS="200").stdout)}
+    assert rows["body"][1] == "sequence" and rows["body"][5] == f"{72 + 72:,}"  # inner 72 + leaf 72
+    assert rows["again"][1] == "dense ×3" and rows["again"][5] == f"{3 * 72:,}"
+
+
+@pytest.mark.parametrize("preset", paramcount.preset_names())
+def test_every_preset_table_fits_80_columns(cli_run, preset):
+    result = cli_run(preset, COLUMNS="80")
+    assert result.exit_code == 0, result.stderr
+    assert max(map(len, lines(result.stdout))) <= 80
+
+
+def test_a_pipe_gets_80_columns(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    proc = subprocess.run([sys.executable, "-m", "paramcount", "alexnet"], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert proc.returncode == 0
+    assert max(map(len, proc.stdout.splitlines())) <= 80
+    assert "Not shown at 80 columns: Unshared params; --wide shows them" in proc.stdout.splitlines()
+
+
+def test_wide_shows_every_column(cli_run):
+    result = cli_run("alexnet", "--wide", COLUMNS="40")
+    header = next(line for line in lines(result.stdout) if line.startswith("┃"))
+    assert [h.strip() for h in header.split("┃")[1:-1]] == list(render.HEADERS)
+    assert "Not shown" not in result.stdout
+
+
+BATCHNORM = textwrap.dedent("""\
+    input: [3, 8, 8]
+    layers:
+      - {type: conv2d, filters: 4, kernel_size: 3, bias: false, name: conv}
+      - {type: batchnorm, name: bn}
+      - {type: flatten}
+      - {type: dense, units: 2, name: fc, trainable: false}
+""")
+
+
+def test_the_non_trainable_part_and_what_pytorch_and_keras_say(cli_run):
+    out = cli_run("-", "--wide", input=BATCHNORM).stdout
+    header = next(line for line in lines(out) if line.startswith("┃"))
+    assert [h.strip() for h in header.split("┃")[1:-1]] == [
+        "Layer", "Type", "Output shape", "Weights", "Biases", "Non-trainable", "Params", "Unshared params"]
+    rows = {row[0].strip(): [c.strip() for c in row] for row in table_rows(out)}
+    assert rows["bn"][3:7] == ["4", "4", "8", "16"]  # γ, β learned; running mean and variance not
+    assert rows["fc"][3:7] == ["288", "2", "290", "290"]  # frozen: all of it non-trainable
+    conv, bn, fc = 108, 16, 290
+    assert f"PyTorch parameters(): {conv + bn - 8 + fc:,}, plus 8 BatchNorm statistics in buffers" in lines(out)
+    assert f"Keras count_params(): {conv + bn + fc:,}, buffers included" in lines(out)
+    lenet = next(line for line in lines(cli_run("lenet5", "--wide").stdout) if line.startswith("┃"))
+    assert "Non-trainable" not in lenet  # a column only when a report has any
+
+
+# -- the process: collector, encoder, console ---------------------------------------------------
+
+
+def test_in_process_calls_leave_the_collector_alone(cli_run):
+    """The GC pause and freeze are the console script's: 50 CliRunner calls froze 17,089 objects."""
+    import gc
+
+    frozen, enabled = gc.get_freeze_count(), gc.isenabled()
+    for _ in range(5):
+        assert cli_run("--json", "lenet5").exit_code == 0
+        assert cli_run("nope.yaml").exit_code == 2
+    assert (gc.get_freeze_count(), gc.isenabled()) == (frozen, enabled)
+
+
+def test_the_console_script_pauses_and_freezes_the_collector():
+    code = ("import gc, sys\nfrom paramcount.cli import main\nsys.argv = ['paramcount', '--json', 'lenet5']\n"
+            "try:\n    main()\nexcept SystemExit as e:\n"
+            "    print(e.code, gc.get_freeze_count() > 0, gc.isenabled(), 'rich' in sys.modules, file=sys.stderr)\n")
+    for args in (["--json"], [], ["--format", "markdown"]):
+        proc = subprocess.run([sys.executable, "-c", code.replace("'--json', ", "".join(f"'{a}', " for a in args))],
+                              capture_output=True, text=True, timeout=120)
+        assert proc.stderr == "0 True True False\n"  # and no rich, for any format
+
+
+def test_json_uses_only_the_public_encoder():
+    import inspect
+
+    source = inspect.getsource(render)
+    assert "c_make_encoder" not in source and "json.encoder" not in source
+
+
+class Failing:
+    encoding = "utf-8"
+
+    def write(self, text):
+        raise OSError(28, "No space left on device")
+
+    def flush(self):
+        pass
+
+
+def test_print_report_leaves_a_console_as_it_was():
+    """print_table changed the console's width and left it changed on an error."""
+    from rich.console import Console
+
+    from paramcount import analyze, load_preset
+
+    report = analyze(load_preset("alexnet"))
+    console = Console(file=Failing(), width=50, color_system=None)
+    with pytest.raises(OSError):
+        render.print_report(console, report)
+    assert console.width == 50
+    import io
+
+    console = Console(file=io.StringIO(), width=60, color_system=None)
+    render.print_report(console, report)
+    assert console.width == 60
+    table = [line for line in console.file.getvalue().splitlines() if line[:1] in "┏┃┡│├└"]
+    assert max(map(len, table)) <= 60
