@@ -10,6 +10,7 @@ in proportion to its rows, and every cell is cut with '…' past CELL_LIMIT term
 import json
 import os
 import re
+from operator import itemgetter
 import sys
 import unicodedata
 
@@ -462,10 +463,16 @@ def _wrap_header(h, width):
     return lines + [line]
 
 
-def _plan(headers, kinds, groups, columns_cells, available, wide, max_lines):
-    """Which columns to show and how wide: (shown indices, widths, wrapped headers?, left out names)."""
+def _widest(column):
+    """The widest cell of a column, in terminal cells."""
+    if not column:
+        return 0
+    return max(map(len, column)) if "".join(column).isascii() else max(map(cells, column))
+
+
+def _plan(headers, kinds, groups, columns_cells, available, wide, max_lines, natural_cell):
+    """Which columns to show and how wide: (shown indices, widths, whether headers wrap)."""
     n = len(headers)
-    natural_cell = [max(map(cells, col), default=0) for col in columns_cells]
     header_full = [cells(h) for h in headers]
     header_word = [max(map(cells, _header_words(h)), default=0) for h in headers]
 
@@ -514,13 +521,16 @@ def print_table(out, heading, headers, body, kinds, footer=None, after=(), width
     groups = groups or [0] * len(headers)
 
     def prepare(cell):
+        if cell.isascii() and (limit is None or len(cell) <= limit):
+            return cell  # the common case, checked first
         cell = fit(cell)
         return cell if limit is None else cut(cell, limit, ellipsis)
 
     body = [tuple(map(prepare, row)) for row in body]
     footer = tuple(map(prepare, footer)) if footer else None
     columns_cells = [[row[i] for row in body] + ([footer[i]] if footer else []) for i in range(len(headers))]
-    shown, widths, wrapped = _plan(headers, kinds, groups, columns_cells, available, wide, max_lines)
+    natural_widths = [_widest(col) for col in columns_cells]
+    shown, widths, wrapped = _plan(headers, kinds, groups, columns_cells, available, wide, max_lines, natural_widths)
     left_out = [headers[i] for i in range(len(headers)) if i not in shown]
     del columns_cells
 
@@ -537,8 +547,16 @@ def print_table(out, heading, headers, body, kinds, footer=None, after=(), width
 
     edge = box[3][0]
 
+    # An ASCII row whose text cells fit their columns (every row, unless cells wrap) is one format
+    # call: str.format pads in C.
+    line = (f"{edge} " + f" {edge} ".join(f"{{:{'>' if r else '<'}{w}}}" for w, r in zip(ws, right)) + f" {edge}").format
+    narrowed = [j for j, i in enumerate(shown) if kinds[i] == "t" and widths[i] < natural_widths[i]]
+    pick = (lambda row: [row[shown[0]]]) if len(shown) == 1 else itemgetter(*shown)
+
     def lines_of(row, bar):
-        cols = [row[i] for i in shown]
+        cols = pick(row)
+        if "".join(cols).isascii() and all(len(cols[j]) <= ws[j] for j in narrowed):
+            return [line(*cols)]
         multi = False
         parts = []
         for j, (s, w) in enumerate(zip(cols, ws)):
