@@ -10,9 +10,9 @@ in proportion to its rows, and every cell is cut with '…' past CELL_LIMIT term
 import json
 import os
 import re
-from operator import itemgetter
 import sys
 import unicodedata
+from operator import itemgetter
 
 from . import errors
 
@@ -59,12 +59,7 @@ def text(value, limit=None):
     value = str(value)
     if value.isprintable() and (limit is None or len(value) <= limit):
         return value  # nothing to escape or cut: the common case, and the fast one
-    clean = getattr(errors, "clean", None)
-    if clean is not None:
-        return clean(value, limit)
-    if limit is not None and len(value) > limit:
-        value = value[:max(limit - 1, 0)] + "…"
-    return errors.one_line(value)
+    return errors.clean(value, limit)
 
 
 # -- terminal cells -----------------------------------------------------------------------------
@@ -256,8 +251,8 @@ def json_pieces(d):
         end = ",\n" if i < last else "\n"
         if isinstance(value, list) and value and isinstance(value[0], dict):
             yield f"  {_ENCODE(key)}: [\n    "
-            for i in range(0, len(value), 512):  # in pieces: the document is never one string
-                yield (",\n    " if i else "") + ",\n    ".join(map(_ENCODE, value[i:i + 512]))
+            for j in range(0, len(value), 512):  # in pieces: the document is never one string
+                yield (",\n    " if j else "") + ",\n    ".join(map(_ENCODE, value[j:j + 512]))
             yield "\n  ]" + end
         else:
             yield f"  {_ENCODE(key)}: {_ENCODE(value)}{end}"
@@ -294,6 +289,8 @@ def code(s):
     """Text from a spec as a markdown code span: GitHub shows it as it is, with no link, autolink,
     mention, issue reference, emphasis or HTML, whatever it holds. A pipe is escaped for the table
     (GitHub's table parser reads `\\|` even inside code)."""
+    if not s:
+        return ""  # an unnamed node (a residual that adds no level to paths)
     fence = "`" * (max(map(len, _TICKS.findall(s)), default=0) + 1)
     pad = " " if s[:1] == "`" or s[-1:] == "`" or (s[:1] == " " and s[-1:] == " ") else ""
     return f"{fence}{pad}{s.replace('|', chr(92) + '|')}{pad}{fence}"
