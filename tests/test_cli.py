@@ -768,3 +768,16 @@ def test_print_report_leaves_a_console_as_it_was():
     assert console.width == 60
     table = [line for line in console.file.getvalue().splitlines() if line[:1] in "┏┃┡│├└"]
     assert max(map(len, table)) <= 60
+
+
+def test_wide_characters_take_two_cells(cli_run):
+    """Widths are terminal cells: a CJK character or an emoji takes two, so the rules still meet."""
+    import unicodedata
+
+    def cells(line):
+        return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in line)
+
+    spec = TINY.replace("{type: dense, units: 3}", "{type: dense, units: 3, name: 超長い名前😀}\n  - {type: relu, name: ab}")
+    table = [line for line in lines(cli_run("-", input=spec, COLUMNS="100").stdout) if line[:1] in "┏┃┡│├└"]
+    assert any("超長い名前😀" in line for line in table)
+    assert len({cells(line) for line in table}) == 1
