@@ -224,6 +224,69 @@ CASES += [
          f"  - {{type: relu, name: \"{i} {' '.join(['w'] * 300)}\"}}\n" for i in range(500)), 0, []),
 ]
 
+
+
+def block_chain(n, fan=1, leaf="{type: dense, units: 8}"):
+    """Blocks b0 … b(n-1), each using the next `fan` times; the last holds one layer."""
+    text = "input: [8]\nblocks:\n"
+    for i in range(n):
+        uses = f"      - {{type: b{i + 1}}}\n" * fan if i + 1 < n else f"      - {leaf}\n"
+        text += f"  b{i}:\n    layers:\n{uses}"
+    return text + "layers:\n  - {type: b0}\n"
+
+
+def repeat_tower(n):
+    """n blocks, each repeating the one below a billion times: counts of 9 × n digits, analysed n times."""
+    text = "input: [8]\nblocks:\n  c0:\n    layers: [{type: dense, units: 8, repeat: 1000000000}]\n"
+    text += "".join(f"  c{i}:\n    layers: [{{type: c{i - 1}, repeat: 1000000000}}]\n" for i in range(1, n))
+    return text + f"layers:\n  - {{type: c{n - 1}, repeat: 1000000000}}\n"
+
+
+NEST = "blocks and composites nest more than 64 deep here"
+CASES += [
+    # Composition (issue 7): each way to make the input expand stops at a limit in limits.py.
+    ("a block that uses itself through two others",
+     lambda d: "input: [4]\nblocks:\n  a: {layers: [{type: b}]}\n  b: {layers: [{type: c}]}\n"
+               "  c: {layers: [{type: a}]}\nlayers: [{type: a}]\n", 2,
+     ["{f}:5:23: block 'a' uses itself (a → b → c → a)"]),
+    ("a repeat of a billion that keeps the shape", lambda d: "input: [8]\nlayers:\n"
+     "  - {type: dense, units: 8, repeat: 1000000000}\n", 0, []),
+    ("a billion repeats nested 30 deep", lambda d: repeat_tower(30), 0, []),
+    ("a repeat of a billion that changes the shape each time", lambda d: "input: [1, 100000000]\nlayers:\n"
+     "  - {type: maxpool1d, kernel_size: 2, stride: 1, repeat: 1000000000}\n", 2,
+     ["{f}:3:5: the spec expands to more than 100,000 layer analyses (a repeat whose input shape keeps "
+      "changing is analysed copy by copy)"]),
+    ("a billion convolutions that shrink the input", lambda d: "input: [4, 100000000]\nlayers:\n"
+     "  - {type: conv1d, filters: 4, kernel_size: 3, repeat: 1000000000}\n", 2,
+     ["{f}:3:5: the counts up to layer 'conv1d_1.20132' hold more than 200,000 digits in all; "
+      "the limit keeps output bounded"]),
+    ("a chain of 300 blocks", lambda d: block_chain(300), 2,
+     [f"{{f}}:194:9: in b0_1.b1_1.b2_1.b3_1.b4_1.b5_1.b6_1.b7_1.b8_1.b9_1.b10_1.b11…56_1.b57_1.b58_1.b59_1."
+      f"b60_1.b61_1.b62_1.b63_1 (block 'b63'): {NEST}"]),
+    ("blocks fanning out twice, 40 deep (2**40 layers)", lambda d: block_chain(40, fan=2), 2,
+     ["{f}:161:9: in b0_1.b1_1.b2_1.b3_1.b4_1.b5_1.b6_1.b7_1.b8_1.b9_1.b10_1.b11…32_2.b33_2.b34_1.b35_2.b36_2."
+      "b37_2.b38_1.b39_1 (block 'b39'): the counts up to layer 'b0_1.b1_1.b2_1.b3_1.b4_1.b5_1.b6_1.b7_1.b8_1."
+      "b9_1.b10_1.b11_…' hold more than 200,000 digits in all; the limit keeps output bounded"]),
+    ("sequences nested 80 deep", lambda d: "input: [4]\nlayers:\n" + "".join(
+        "  " * i + "  - type: sequence\n" + "  " * i + "    layers:\n" for i in range(80))
+     + "  " * 80 + "  - {type: relu}\n", 2, ["{f}:131:131: layers nest more than 64 deep"]),
+    ("5,000 ties in a chain", lambda d: "input: [8]\nlayers:\n  - {type: dense, units: 8, name: a0}\n" + "".join(
+        f"  - {{type: dense, units: 8, tie: a{i}, name: a{i + 1}}}\n" for i in range(5_000)), 0, []),
+    ("arithmetic past 300 digits", lambda d: f"input: [4]\nblocks:\n  b:\n    args: {{n: {BIG}}}\n"
+     "    layers: [{type: dense, units: '${n * n}'}]\nlayers: [{type: b}]\n", 2,
+     ["{f}:5:35: in b_1 (block 'b'): units '${{n * n}}': the result has more than 300 digits"]),
+    ("an alias bomb inside a block", lambda d: "x-a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n"
+     + "".join(f"x-{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
+               for p, c in zip("abcdefgh", "bcdefghi"))
+     + "input: [4]\nblocks:\n  b:\n    args: {k: *i}\n    layers: [{type: dense, units: 2}]\n"
+     "layers: [{type: b}]\n", 0, []),  # an argument is read when it is used
+    ("an alias bomb used as a block's argument", lambda d: "x-a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n"
+     + "".join(f"x-{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
+               for p, c in zip("abcdefgh", "bcdefghi"))
+     + "input: [4]\nblocks:\n  b:\n    args: {k: *i}\n    layers: [{type: dense, units: $k}]\n"
+     "layers: [{type: b}]\n", 2, ["{f}:14:35: in b_1 (block 'b'): units must be a positive integer, got a list"]),
+]
+
 if os.geteuid() != 0:  # root reads any file
     def _unreadable(d):
         path = os.path.join(d, "secret.yaml")
