@@ -1,0 +1,1 @@
+"""Importers: translate models from other frameworks (Hugging Face, Keras, ONNX) into paramcount specs and reports."""
