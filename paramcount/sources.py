@@ -5,23 +5,24 @@ import os
 import select
 import stat
 import sys
+from typing import Any
 
 from .errors import did_you_mean, fail
 from .limits import MAX_BYTES
-from .spec import decode, load_text
+from .spec import Spec, decode, load_text
 
 MAX_READ = MAX_BYTES + 1  # one byte past the limit: a larger file is refused without reading it all
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def preset_dir():
+def preset_dir() -> str:
     """Installed, the presets sit inside the package; in a checkout, beside it."""
     inside = os.path.join(_HERE, "architectures")
     return inside if os.path.isdir(inside) else os.path.join(os.path.dirname(_HERE), "architectures")
 
 
-def preset_names():
+def preset_names() -> list[str]:
     return sorted(f[:-5] for f in os.listdir(preset_dir()) if f.endswith(".yaml"))
 
 
@@ -29,7 +30,7 @@ _KIND = {stat.S_IFIFO: "a pipe", stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a cha
          stat.S_IFBLK: "a block device", stat.S_IFDIR: "a directory"}
 
 
-def _refuse_unless_regular(path, mode):
+def _refuse_unless_regular(path: str, mode: int) -> None:
     """Only a regular file is a spec file: a device (/dev/ptmx, /dev/kmsg, /dev/zero) could block
     forever or never end, and a pipe would wait for a writer; '-' is how standard input is read."""
     if stat.S_ISREG(mode):
@@ -39,7 +40,7 @@ def _refuse_unless_regular(path, mode):
     fail(path, None, f"is {kind}, not a spec file{hint}")
 
 
-def load_file(path, source=None, name=None):
+def load_file(path: str, source: str | None = None, name: str | None = None) -> Spec:
     """A spec from a regular file, symlinks followed; errors name `path` as given."""
     try:
         _refuse_unless_regular(path, os.stat(path).st_mode)  # refused before opening: opening a device acts
@@ -62,14 +63,14 @@ def load_file(path, source=None, name=None):
     return load_text(decode(data, path), path, source or path, name)
 
 
-def load_preset(name):
+def load_preset(name: str) -> Spec:
     if name not in preset_names():
         fail(f"preset:{name}", None, f"no such preset{did_you_mean(name, preset_names(), cutoff=0.75)} "
                                      f"(presets: {', '.join(preset_names())})")
     return load_file(os.path.join(preset_dir(), name + ".yaml"), f"preset:{name}", name)
 
 
-def read_stdin(stream=None):
+def read_stdin(stream: Any = None) -> bytes:
     """Standard input's bytes up to end of file (at most MAX_READ), whatever the descriptor's mode:
     on a non-blocking one, wait for data rather than take an empty read for the end."""
     stream = sys.stdin if stream is None else stream
@@ -98,7 +99,7 @@ def read_stdin(stream=None):
         fail("<stdin>", None, f"cannot read: {e.strerror or e}")
 
 
-def _wait_readable(fd):
+def _wait_readable(fd: int) -> None:
     if hasattr(select, "poll"):  # any descriptor number; select() stops at 1,024
         poller = select.poll()
         poller.register(fd, select.POLLIN | select.POLLPRI)
@@ -107,11 +108,11 @@ def _wait_readable(fd):
         select.select([fd], [], [])
 
 
-def load_stdin():
+def load_stdin() -> Spec:
     return load_text(decode(read_stdin(), "<stdin>"), "<stdin>", "<stdin>", "stdin")
 
 
-def load(arg):
+def load(arg: str) -> Spec:
     """What the command line means by SPEC: '-', a path, or a preset name."""
     if arg == "-":
         return load_stdin()
