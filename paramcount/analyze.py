@@ -6,15 +6,20 @@ and copies that share weights (`repeat` with `shared`) count one set. A repeat w
 the same input shape is analysed once and multiplied, so cost follows the spec, not its expansion.
 """
 
-from .errors import fail, quote
+from .errors import Problem, fail, quote
 from .expr import Expr, ExprError
 from .layers import Invalid
-from .limits import (MAX_ANALYSED, MAX_NESTING, MAX_RANK, MAX_REPORT_BITS, MAX_REPORT_DIGITS, MAX_SIZE_BITS,
-                     MAX_SIZE_DIGITS)
+from .limits import (MAX_ANALYSED, MAX_NESTING, MAX_PROBLEMS, MAX_RANK, MAX_REPORT_BITS, MAX_REPORT_DIGITS,
+                     MAX_SIZE_BITS, MAX_SIZE_DIGITS)
 from .shapes import ShapeError, product
 from .tree import Group, Leaf, Use, finish, type_of
 
 COUNTS = ("weights", "biases", "trainable", "non_trainable", "params", "params_unshared")
+BUDGET_KEYS = ("max_params", "max_trainable", "max_params_unshared", "max_layer_params")
+# Types that read or make a sequence [T, D]: after one, a dense layer on a rank-2 input is the usual
+# per-token projection, not a mistake.
+SEQUENCE_TYPES = frozenset({"embedding", "positional_embedding", "class_token", "attention", "rnn", "lstm", "gru"})
+CONV2D_TYPES = frozenset({"conv2d", "depthwise_conv2d", "separable_conv2d", "conv2d_transpose"})
 
 
 class Counts:
@@ -89,13 +94,48 @@ class LayerReport:
         return d
 
 
+class Budget:
+    """One limit and how the model stands against it.
+
+    `key`: one of BUDGET_KEYS; `limit`: the stricter of the spec's and the option's; `value`: what it
+    limits (totals.params, .trainable, .params_unshared, or the params of one copy of the largest leaf);
+    `layer`: that leaf's dotted path for max_layer_params, else None; `mark`: the YAML mark of the
+    spec's `budget.<key>` value, None when the limit came from the command line; `within`: value <= limit.
+    """
+
+    __slots__ = ("key", "limit", "value", "layer", "mark", "within")
+
+    def __init__(self, key, limit, value, layer=None, mark=None):
+        self.key, self.limit, self.value, self.layer, self.mark = key, limit, value, layer, mark
+        self.within = value <= limit
+
+    def __repr__(self):
+        return f"Budget({self.key}={self.limit}, value={self.value}, within={self.within})"
+
+
 class Report:
     __slots__ = ("name", "description", "source", "path", "input_shape", "layers", "totals",
-                 "max_params", "budget_mark", "within")
+                 "max_params", "budget_mark", "within", "budgets", "warnings")
 
     def __init__(self, **kw):
         for k in self.__slots__:
             setattr(self, k, kw.get(k))
+        if self.budgets is None:
+            self.budgets = []
+        if self.warnings is None:
+            self.warnings = []
+
+    def largest_layer(self):
+        """(params of one copy, dotted path) of the leaf with the most parameters, the first of equals;
+        (0, None) without leaves. Counts exclude tied tensors, as in `layers`."""
+        best, path = 0, None
+        for leaf, _, _ in self.leaves():
+            params = leaf.counts.params
+            if leaf.repeat > 1 and not leaf.shared:  # a repeated leaf's row holds all its copies
+                params //= leaf.repeat
+            if path is None or params > best:
+                best, path = params, leaf.path
+        return best, path
 
     def leaves(self):
         """(leaf, times, copies) in order: `times` how often the leaf occurs (the product of enclosing
@@ -137,8 +177,15 @@ class Report:
             "layers": leaves,
             "tree": [node.tree_dict(index) for node in self.layers],
             "totals": self.totals.as_dict(),
-            "budget": {"max_params": self.max_params, "within": self.within},
+            "budget": self._budget_dict(),
         }
+
+    def _budget_dict(self):
+        limits = {b.key: b.limit for b in self.budgets}
+        d = {k: limits.get(k) for k in BUDGET_KEYS}
+        d["max_params"] = self.max_params
+        d["within"] = self.within
+        return d
 
 
 def _tenths(numerator, denominator):
@@ -182,6 +229,7 @@ class _Run:
 
     def __init__(self, path):
         self.path, self.analysed, self.bits, self.owners = path, 0, 0, {}
+        self.warnings, self.warned, self.sequence_seen, self.input_shape = [], set(), False, None
         self.repeats = {}  # path of a repeat -> [(first copy, copies)] for each run analysed once
 
     def owner(self, path):
@@ -201,6 +249,14 @@ class _Run:
     def fail(self, scope, mark, message):
         where = f"in {_cut(scope.where)}: " if scope.where else ""
         fail(self.path, mark, where + message)
+
+    def warn(self, mark, message):
+        """A warning at `mark`, once per place in the file (a block's layer used ten times warns once)."""
+        problem = Problem.at(self.path, mark, message)
+        if (problem.line, problem.col) in self.warned or len(self.warnings) >= MAX_PROBLEMS:
+            return
+        self.warned.add((problem.line, problem.col))
+        self.warnings.append(problem)
 
     def spend(self, scope, mark, path):
         """One analysis, and a long path costs by its length: the expansion stays bounded."""
@@ -360,8 +416,13 @@ def _leaf(run, leaf, shape, ids, scope, path, name, trainable):
     try:
         out = kind.output_shape(cfg, shape)
     except ShapeError as e:
-        run.fail(scope, leaf.mark_of(e.field), f"{what} on input {dims(shape)}: {e}")
+        run.fail(scope, leaf.mark_of(e.field), f"{what} on input {dims(shape)}: {e}{_channels_last(run, kind, shape, ids, e)}")
     _check_out(run, scope, leaf.node.mark, what, out)
+    if kind.name in SEQUENCE_TYPES:
+        run.sequence_seen = True
+    elif kind.name == "dense" and _dense_warns(run, shape):
+        run.warn(leaf.node.mark, f"{what} acts on the last axis of {dims(shape)} only, as in PyTorch and Keras; "
+                                 "put a flatten before it to connect every input")
     tensors = kind.weights(cfg, shape, out)
     counted, tied_to = tensors, None
     if leaf.tie is not None:
@@ -374,6 +435,28 @@ def _leaf(run, leaf, shape, ids, scope, path, name, trainable):
                          path, scope.depth, tied_to=tied_to)
     run.owners.setdefault(path, report)
     return run.record(report, scope, leaf.node.mark), out, ids and getattr(kind, "keeps_ids", False)
+
+
+def _dense_warns(run, shape):
+    """Whether a dense layer on `shape` most likely meant to connect every input. Rank 3 or more
+    always ([C, H, W] after a convolution). Rank 2 only before any sequence-type layer (embedding,
+    attention, recurrent, positional embedding, class token): after one, [T, D] is tokens and their
+    features, and a dense layer per token is the transformer's own projection; before one, [C, L]
+    is most often a conv1d's channels and length, or an image's rows."""
+    return len(shape) >= 3 or (len(shape) == 2 and not run.sequence_seen)
+
+
+def _channels_last(run, kind, shape, ids, error):
+    """A hint for a 2-D convolution fed the spec's input written channels last ([28, 28, 1]): when
+    its channels look like a spatial size (last axis at most 4, first at least 8), or the error is
+    about channels or groups and the last axis is the smaller; '' otherwise."""
+    if kind.name not in CONV2D_TYPES or not ids or shape != run.input_shape or len(shape) != 3:
+        return ""
+    first, last = shape[0], shape[-1]
+    about_channels = getattr(error, "field", None) == "groups" or "channel" in str(error)
+    if not ((last <= 4 and first >= 8) or (about_channels and last < first)):
+        return ""
+    return f"; inputs are channels first: did you mean {dims((last,) + tuple(shape[:-1]))}?"
 
 
 def _tie(run, leaf, tensors, scope, what):
@@ -489,20 +572,45 @@ def _merge(run, group, outs, scope, what):
     return tuple(out)
 
 
-def analyze(spec, max_params=None):
-    """A Report of `spec`; `max_params` adds a limit to the spec's own budget (the stricter counts)."""
+def analyze(spec, max_params=None, limits=None):
+    """A Report of `spec`. `limits` maps budget keys (BUDGET_KEYS) to limits from options, and
+    `max_params` is one more for max_params; where the spec's `budget` sets a key too, the stricter
+    counts (the spec's, with its mark, when they are equal)."""
     run = _Run(spec.path)
     shape = spec.input_shape
     scope = _Scope({"in_channels": shape[0], "in_features": shape[-1]}, "", 0, True, None, "")
+    run.input_shape = shape
     layers, _, _ = _sequence(run, spec.layers, shape, True, scope)
     totals = Counts()
     for node in layers:
         totals.add(node.counts)
-    limits = [m for m in (spec.max_params, max_params) if m is not None]
-    limit = min(limits) if limits else None
-    return Report(
-        name=spec.name, description=spec.description, source=spec.source, path=spec.path,
-        input_shape=spec.input_shape, layers=layers, totals=totals, max_params=limit,
-        budget_mark=spec.budget_mark if limit == spec.max_params else None,
-        within=limit is None or totals.params <= limit,
-    )
+    options = dict(limits or {})
+    unknown = set(options) - set(BUDGET_KEYS)
+    if unknown:
+        raise ValueError(f"unknown budget keys: {', '.join(sorted(unknown))}")
+    if max_params is not None:
+        options["max_params"] = min(max_params, options.get("max_params") or max_params)
+    written = getattr(spec, "budgets", None)
+    if written is None:  # a Spec built by hand, with max_params only
+        written = {"max_params": (spec.max_params, spec.budget_mark)} if spec.max_params is not None else {}
+    report = Report(name=spec.name, description=spec.description, source=spec.source, path=spec.path,
+                    input_shape=spec.input_shape, layers=layers, totals=totals, warnings=run.warnings)
+    values = {"max_params": totals.params, "max_trainable": totals.trainable,
+              "max_params_unshared": totals.params_unshared}
+    for key in BUDGET_KEYS:
+        mine, mark = written.get(key, (None, None))
+        theirs = options.get(key)
+        if mine is None and theirs is None:
+            continue
+        limit = min(v for v in (mine, theirs) if v is not None)
+        mark = mark if limit == mine else None
+        if key == "max_layer_params":
+            value, layer = report.largest_layer()
+            report.budgets.append(Budget(key, limit, value, layer, mark))
+        else:
+            report.budgets.append(Budget(key, limit, values[key], None, mark))
+    first = report.budgets[0] if report.budgets and report.budgets[0].key == "max_params" else None
+    report.max_params = first.limit if first else None
+    report.budget_mark = first.mark if first else None
+    report.within = all(b.within for b in report.budgets)
+    return report

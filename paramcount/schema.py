@@ -217,9 +217,14 @@ def spec_schema():
             "description": {"type": "string"}}}
 
     props = {k: field_schema(f, False, _top_doc(k)) for k, f in spec._TOP.items()}
+    budget_docs = {
+        "max_params": "the most parameters the model may have",
+        "max_trainable": "the most trainable parameters",
+        "max_params_unshared": "the most parameters with no weight sharing (every position its own kernel)",
+        "max_layer_params": "the most parameters any single layer may have (one copy of a repeat)"}
     props["budget"] = {"description": "limits the model must keep to (null: none)", "anyOf": [{"type": "null"}, {
-        "type": "object", "additionalProperties": False, "required": ["max_params"],
-        "properties": {"max_params": _size("the most parameters the model may have, like 61706, 60k or 1.5M")}}]}
+        "type": "object", "additionalProperties": False, "minProperties": 1,
+        "properties": {k: _size(f"{budget_docs.get(k, k)}, like {spec.SIZE_EXAMPLES}") for k in spec.BUDGET_KEYS}}]}
     props["blocks"] = {"type": "object", "description": "named, parameterised building blocks, used as layer types",
                        "additionalProperties": {"$ref": "#/$defs/block"},
                        "propertyNames": {"pattern": f"^(?:{tree._IDENT.pattern})$", "maxLength": 64,

@@ -7,7 +7,7 @@ import re
 
 import yaml
 
-from .errors import LimitExceeded, clean, Problem, SpecError, did_you_mean, fail, position, quote, text_position, unprintable
+from .errors import _BREAK, LimitExceeded, clean, Problem, SpecError, did_you_mean, fail, position, quote, text_position, unprintable
 from .limits import MAX_BYTES, MAX_DIGITS, MAX_LAYERS, MAX_NODES, MAX_PROBLEMS, MAX_RANK
 from .layers import ANY_LAYER_FIELD, INFERRED, Field, Invalid, boolean, describe, first_bad, is_int
 
@@ -160,7 +160,8 @@ class Node:
 
 
 class Spec:
-    __slots__ = ("name", "description", "input_shape", "max_params", "budget_mark", "layers", "blocks", "path", "source", "node")
+    __slots__ = ("name", "description", "input_shape", "max_params", "budget_mark", "budgets", "layers", "blocks", "path",
+                 "source", "node")
 
     def __init__(self, **kw):
         for k in self.__slots__:
@@ -169,24 +170,36 @@ class Spec:
 
 # -- sizes -------------------------------------------------------------------------------
 
-_SIZE = r"([0-9]+)(?:\.([0-9]+))?([kKMBGT]?)"  # ASCII digits only: \d matches any script's
-_SCALE = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "B": 10**9, "G": 10**9, "T": 10**12}
+# What people type: 61706, 60k, 1.5M, 7B, 1e8, 1.5e9, 100_000_000. ASCII digits only (\d matches any
+# script's), underscores only between digits, a scale suffix or a decimal exponent (not both). The
+# schema uses this pattern as it is, so it holds no Python-only syntax.
+_SIZE = r"([0-9]+(?:_[0-9]+)*)(?:\.([0-9]+(?:_[0-9]+)*))?(?:[eE]([+-]?[0-9]+)|([kKMBGT]))?"
+_SCALE = {"": 0, "k": 3, "K": 3, "M": 6, "B": 9, "G": 9, "T": 12}  # powers of ten
+SIZE_EXAMPLES = "61706, 60k, 1.5M, 7B, 1e8 or 100_000_000"
 
 
 def parse_size(text):
-    """'61706', '60k', '1.5M', '7B' to an int; ValueError for anything else."""
+    """'61706', '60k', '1.5M', '7B', '1e8', '1.5e9', '100_000_000' to an int, exactly; ValueError for
+    anything else, a result that is not a whole number included."""
     m = re.fullmatch(_SIZE, text)
     if not m:
-        raise ValueError(f"{quote(text)} is not a size like 61706, 60k, 1.5M or 7B")
-    whole, frac, suffix = m.group(1), m.group(2) or "", m.group(3)
-    if len(whole) + len(frac) > MAX_DIGITS:
+        raise ValueError(f"{quote(text)} is not a size like {SIZE_EXAMPLES}")
+    whole, frac = m.group(1).replace("_", ""), (m.group(2) or "").replace("_", "")
+    exponent = m.group(3) or ""
+    if len(whole) + len(frac) + len(exponent.lstrip("+-")) > MAX_DIGITS:
         raise ValueError(f"{quote(text)} has more than {MAX_DIGITS} digits")
-    scaled, den = int(whole + frac) * _SCALE[suffix], 10 ** len(frac)
-    if scaled % den:
-        raise ValueError(f"{quote(text)} is not a whole number of parameters")
-    if scaled == 0:
+    mantissa = int(whole + frac)
+    power = (int(exponent) if exponent else _SCALE[m.group(4) or ""]) - len(frac)  # value = mantissa * 10**power
+    if mantissa == 0:
         raise ValueError(f"{quote(text)} must be more than zero")
-    return scaled // den
+    if power >= 0:
+        if len(str(mantissa)) + power > MAX_DIGITS:  # 1e999999 is one digit written, a million computed
+            raise ValueError(f"{quote(text)} has more than {MAX_DIGITS} digits")
+        return mantissa * 10**power
+    # mantissa < 10**MAX_DIGITS: dividing by a larger power of ten never gives a whole number
+    if -power > MAX_DIGITS or mantissa % 10**-power:
+        raise ValueError(f"{quote(text)} is not a whole number of parameters")
+    return mantissa // 10**-power
 
 
 def size(v):
@@ -230,6 +243,14 @@ def _yaml_message(e):
     return message + (f" started at {start[0]}:{start[1]}" if e.context_mark and start != here else "")
 
 
+def _at_tab(text, mark):
+    """Whether the parser stopped at a tab: YAML refuses tabs in indentation, and says so obscurely."""
+    if mark is None:
+        return False
+    lines = _BREAK.split(text)  # a mark's line counts the breaks YAML counts; its column, characters
+    return mark.line < len(lines) and lines[mark.line][mark.column:mark.column + 1] == "\t"
+
+
 def compose(text, path):
     """Text to the root Node (None for an empty document); YAML syntax errors carry their position."""
     loader = Loader(text)
@@ -241,6 +262,8 @@ def compose(text, path):
         check.root = root  # the YAML node, not a Node: a Node holds its checker, and a cycle outlives the run
         return Node(root, check)
     except yaml.MarkedYAMLError as e:
+        if _at_tab(text, e.problem_mark):  # libyaml: "found character that cannot start any token"
+            fail(path, e.problem_mark, "tabs are not allowed in YAML indentation; use spaces")
         fail(path, e.problem_mark or e.context_mark, _yaml_message(e))
     except yaml.reader.ReaderError as e:
         # libyaml counts bytes of the UTF-8 text, PyYAML's own reader characters.
@@ -376,7 +399,11 @@ _TOP = {
     "budget": Field("budget", lambda v: v, None),
     "layers": Field("layers", lambda v: v),
 }
-_MAX_PARAMS = Field("max_params", size)
+BUDGET_KEYS = ("max_params", "max_trainable", "max_params_unshared", "max_layer_params")
+_BUDGET = {k: Field(k, size) for k in BUDGET_KEYS}
+_BUDGET_ALIASES = {"max": "max_params", "params": "max_params", "trainable": "max_trainable",
+                   "unshared": "max_params_unshared", "layer_params": "max_layer_params",
+                   "max_layer": "max_layer_params"}
 _NAME = Field("name", _text, None)
 _TRAINABLE = Field("trainable", boolean, True)
 _KINDS = {_INT: "an integer", _FLOAT: "a number", _BOOL: "a boolean", _NULL: "nothing (null)", _TIMESTAMP: "a date"}
@@ -424,12 +451,8 @@ def build(root, path, source, default_name):
         if key.startswith("x-"):
             _check_tags(check, entry.y)
     top = {k: check.field(root, f, "the spec") for k, f in _TOP.items()}
-    max_params = budget_mark = None
-    budget = root.value.get("budget")  # null (or a value already refused) means no budget
-    if budget is not None and top["budget"] is not None and check.typed(budget, "mapping", "budget"):
-        check.unknown(budget, ("max_params",), "budget", {"max": "max_params", "params": "max_params"})
-        max_params = check.field(budget, _MAX_PARAMS, "budget")
-        budget_mark = budget.value["max_params"].mark if "max_params" in budget.value else budget.mark
+    budgets = _budgets(check, root.value.get("budget") if top["budget"] is not None else None)
+    max_params, budget_mark = budgets.get("max_params", (None, None))
     from .tree import Parser  # the structure: leaves, composites, blocks
 
     parser = Parser(check, _TRAINABLE, _NAME)
@@ -443,7 +466,35 @@ def build(root, path, source, default_name):
     if check.problems:
         raise SpecError(check.problems)
     return Spec(name=top["name"] or default_name, description=top["description"], input_shape=top["input"],
-                max_params=max_params, budget_mark=budget_mark, layers=layers, blocks=parser.blocks, path=path, source=source, node=root)
+                max_params=max_params, budget_mark=budget_mark, budgets=budgets, layers=layers, blocks=parser.blocks, path=path, source=source, node=root)
+
+
+def _budgets(check, budget):
+    """The spec's `budget:` as {key: (limit, mark of its value)}, in BUDGET_KEYS order; null means none."""
+    if budget is None or not check.typed(budget, "mapping", "budget"):
+        return {}
+    check.unknown(budget, BUDGET_KEYS, "budget", _BUDGET_ALIASES)
+    if not any(k in budget.value for k in BUDGET_KEYS):
+        if not budget.value:  # `budget: {}`; a misspelt key is reported above
+            check.add(budget.mark, "budget is missing 'max_params'")
+        return {}
+    found = {}
+    for key in BUDGET_KEYS:
+        entry = budget.value.get(key)
+        if entry is None:
+            continue
+        y = entry.y
+        if isinstance(y, yaml.ScalarNode) and not y.style and isinstance(entry.value, float) and "e" in y.value.lower():
+            try:  # YAML 1.1 reads `1.5e+9` as a float; the written text is exact
+                limit = size(y.value)
+            except Invalid as e:
+                check.add(entry.mark, f"{key} {e}")
+                limit = None
+        else:
+            limit = check.checked(entry, _BUDGET[key])
+        if limit is not None:
+            found[key] = (limit, entry.mark)
+    return found
 
 
 _PLAIN_TAGS = {
