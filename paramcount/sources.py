@@ -59,8 +59,26 @@ def load_file(path: str, source: str | None = None, name: str | None = None) -> 
     except IsADirectoryError:
         fail(path, None, "is a directory, not a spec file")
     except (OSError, ValueError) as e:  # ValueError: a NUL in the path
-        fail(path, None, f"cannot read: {getattr(e, 'strerror', None) or e}")
+        hint = _preset_hint(path) if isinstance(e, FileNotFoundError) else ""
+        fail(path, None, f"cannot read: {getattr(e, 'strerror', None) or e}{hint}")
     return load_text(decode(data, path), path, source or path, name)
+
+
+def _preset_hint(path):
+    """'; did you mean the preset ...?' when a missing file's stem is close to a preset's name
+    (`paramcount lenet.yaml`, what someone reading about the presets types first); else ''."""
+    stem = os.path.basename(path)
+    for ext in (".yaml", ".yml"):
+        if stem.endswith(ext):
+            stem = stem[:-len(ext)]
+    if not stem or len(stem) > 64:
+        return ""
+    try:
+        names = preset_names()
+    except OSError:
+        return ""
+    hint = did_you_mean(stem, names, cutoff=0.75)  # "; did you mean 'lenet5'?"
+    return hint.replace("did you mean ", "did you mean the preset ", 1)
 
 
 def load_preset(name: str) -> Spec:
