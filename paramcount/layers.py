@@ -944,6 +944,55 @@ class RBF(LayerType):
         return [Weight("centres", (cfg["units"], shape[-1]), "weight")]
 
 
+class MoE(LayerType):
+    """A routed mixture of experts (Mixtral's sparse MoE block): a router scores `num_experts` MLPs per
+    token and `top_k` of them run. Expert tensors are stacked with a leading axis of the expert count."""
+
+    name = "moe"
+    doc = ("mixture of experts over [T, D] (Mixtral's sparse MoE block): a router [D, num_experts] and "
+           "num_experts MLPs D → hidden → D, top_k of them active per token; [T, D] to [T, D]")
+    aliases = {"num_local_experts": "num_experts", "n_experts": "num_experts", "experts": "num_experts",
+               "num_experts_per_tok": "top_k", "k": "top_k", "intermediate_size": "hidden", "ffn_dim": "hidden",
+               "units": "hidden", "use_bias": "bias"}
+    fields = (
+        Field("num_experts", positive_int, doc="experts"),
+        Field("top_k", positive_int, doc="experts run per token; at most num_experts"),
+        Field("hidden", positive_int, doc="each expert's intermediate size"),
+        Field("gated", boolean, True, "true: SwiGLU experts (gate, up and down matrices); false: up and down"),
+        Field("bias", boolean, False, "biases on the experts' matrices"),
+        Field("router_bias", boolean, False, "a bias on the router"),
+    )
+
+    def validate(self, cfg):
+        experts, k = cfg["num_experts"], cfg["top_k"]
+        if experts and k and k > experts:
+            raise Invalid(f"top_k={k} is more than num_experts={experts}", field="top_k")
+
+    def output_shape(self, cfg, shape):
+        if len(shape) != 2:
+            raise ShapeError("needs an input [T, D]: time steps, then features")
+        return shape
+
+    def _tensors(self, cfg, shape, experts):
+        d, hidden = shape[1], cfg["hidden"]
+        tensors = [Weight("router_kernel", (d, cfg["num_experts"]), "weight")]
+        if cfg["router_bias"]:
+            tensors.append(Weight("router_bias", (cfg["num_experts"],), "bias"))
+        for part, fan_in, width in ((("gate", d, hidden),) if cfg["gated"] else ()) + (("up", d, hidden),
+                                                                                      ("down", hidden, d)):
+            tensors.append(Weight(f"experts.{part}_kernel", (experts, fan_in, width), "weight"))
+            if cfg["bias"]:
+                tensors.append(Weight(f"experts.{part}_bias", (experts, width), "bias"))
+        return tensors
+
+    def weights(self, cfg, shape, out):
+        return self._tensors(cfg, shape, cfg["num_experts"])
+
+    def active_weights(self, cfg, shape, out):
+        """The tensors one token uses: the router and top_k experts (stacked on a leading top_k axis)."""
+        return self._tensors(cfg, shape, cfg["top_k"])
+
+
 COMMON = ("type", "name", "trainable")  # fields of every layer
 
 
@@ -970,6 +1019,7 @@ def _build():
     types += [Recurrent(n) for n in ("rnn", "lstm", "gru")]
     types += [Attention(), RMSNorm(), GroupNorm(), InstanceNorm(), Upsample(), Reshape(), Permute(), Select(),
               PositionalEmbedding(), ClassToken(), Subsample(), RBF()]
+    types.append(MoE())  # issue 10: mixture of experts
     return {t.name: t for t in types}
 
 
