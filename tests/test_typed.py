@@ -1,5 +1,6 @@
 """The package is typed (PEP 561): paramcount/py.typed exists and the wheel ships it."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -35,3 +36,22 @@ def test_the_wheel_ships_the_marker(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "paramcount/py.typed" in names
     assert "paramcount/architectures/lenet5.yaml" in names
+
+
+def test_the_readme_api_example_prints_what_it_says(tmp_path):
+    """The CI section's Python example (README.md once pasted there, else examples/README-ci.md)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    if "## In CI and editors" in readme:
+        text = readme[readme.index("## In CI and editors"):]
+    else:
+        text = (ROOT / "examples" / "README-ci.md").read_text(encoding="utf-8")
+    section = text[text.index("### The Python API"):]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    printed = section.split("prints,", 1)[1].split("```\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "models").mkdir()
+    lenet = (ROOT / "architectures" / "lenet5.yaml").read_text(encoding="utf-8")
+    (tmp_path / "models" / "net.yaml").write_text(lenet.replace("units: 84", "units: 100"))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p))
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert proc.stdout == printed
