@@ -251,7 +251,8 @@ def _top_doc(key):
 
 def _size(doc):
     pattern = getattr(spec, "_SIZE", None)  # the size syntax parse_size reads
-    text = {"type": "string", **({"pattern": f"^{pattern}$"} if pattern else {})}
+    # (?!\n): Python's `$` also matches before a final newline, which parse_size refuses
+    text = {"type": "string", **({"pattern": f"^(?:{pattern})$(?!\\n)"} if pattern else {})}
     return {"description": doc, "anyOf": [{"type": "integer", "minimum": 1}, text]}
 
 

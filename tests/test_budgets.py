@@ -239,11 +239,17 @@ def test_sizes_refused_in_the_spec(written, message):
         f"spec.yaml:2:22: max_params {message}"]
 
 
-@pytest.mark.parametrize("text, value", [
+ACCEPTED = [
     ("133M", 133_000_000), ("1.5M", 1_500_000), ("60k", 60_000), ("60K", 60_000), ("7B", 7 * 10**9),
     ("7G", 7 * 10**9), ("2T", 2 * 10**12), ("1e8", 10**8), ("1E8", 10**8), ("1.5e9", 1_500_000_000),
     ("1.5e+9", 1_500_000_000), ("150e-1", 15), ("100_000_000", 10**8), ("1_000.5k", 1_000_500),
-    ("0.5k", 500), ("007", 7), ("1e0", 1), ("9" * 300, int("9" * 300)), ("1e299", 10**299)])
+    ("0.5k", 500), ("007", 7), ("1e0", 1), ("9" * 300, int("9" * 300)), ("1e299", 10**299)]
+STRICT = [
+    "", "abc", "-5", "+5", "1.5m", "1_", "_1", "1__0", "1_.5", "1._5", "1.", ".5", "1e", "1e+", "1e3k", "1k3",
+    "1 000", " 5k", "5k ", "5\n", "٥", "１", "1e٣", "1,000", "1.5.5", "e8", "1ee8", "0x10", "1kk", "inf", "nan"]
+
+
+@pytest.mark.parametrize("text, value", ACCEPTED)
 def test_parse_size_accepts_what_people_type(text, value):
     assert parse_size(text) == value
 
@@ -263,9 +269,28 @@ def test_parse_size_refuses_with_a_reason(text, why):
         parse_size(text)
 
 
-@pytest.mark.parametrize("text", [
-    "", "abc", "-5", "+5", "1.5m", "1_", "_1", "1__0", "1_.5", "1._5", "1.", ".5", "1e", "1e+", "1e3k", "1k3",
-    "1 000", " 5k", "5k ", "5\n", "٥", "１", "1e٣", "1,000", "1.5.5", "e8", "1ee8", "0x10", "1kk", "inf", "nan"])
+@pytest.mark.parametrize("text", STRICT)
 def test_parse_size_stays_strict(text):
     with pytest.raises(ValueError, match=r"is not a size like 61706, 60k, 1\.5M, 7B, 1e8 or 100_000_000"):
         parse_size(text)
+
+
+def test_the_schema_takes_the_sizes_parse_size_reads():
+    """The spec schema's size pattern is parse_size's own: what it reads matches, what it never reads does not."""
+    import jsonschema
+
+    from paramcount.schema import spec_schema
+
+    validator = jsonschema.Draft202012Validator(spec_schema())
+
+    def valid(budget):
+        return validator.is_valid({"input": [4], "layers": [{"type": "relu"}], "budget": budget})
+
+    for key in BUDGET_KEYS:
+        assert valid({key: "1e8"}) and valid({key: "100_000_000"}) and valid({key: 1_500_000_000})
+        assert not valid({key: "1__0"}) and not valid({key: "1.5m"}) and not valid({key: 0})
+    assert not valid({}) and not valid({"max_layer": 3})
+    for text, _ in ACCEPTED:
+        assert valid({"max_params": text}), text
+    for text in STRICT:
+        assert not valid({"max_params": text}), text
