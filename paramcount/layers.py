@@ -956,9 +956,9 @@ class MoE(LayerType):
                "units": "hidden", "use_bias": "bias"}
     fields = (
         Field("num_experts", positive_int, doc="experts"),
-        Field("top_k", positive_int, doc="experts run per token; at most num_experts"),
+        Field("top_k", positive_int, doc="experts each token runs through, at most num_experts"),
         Field("hidden", positive_int, doc="each expert's intermediate size"),
-        Field("gated", boolean, True, "true: SwiGLU experts (gate, up and down matrices); false: up and down"),
+        Field("gated", boolean, True, "SwiGLU experts: gate, up and down matrices; false: up and down only"),
         Field("bias", boolean, False, "biases on the experts' matrices"),
         Field("router_bias", boolean, False, "a bias on the router"),
     )

@@ -7,8 +7,8 @@ count it, and the text is what `--emit-spec` prints, so the round trip gives the
 
 What is counted: the model `AutoModelForCausalLM` builds for the decoder families (llama,
 mistral, mixtral, qwen2, gemma, phi, gpt2, opt: the base model and `lm_head`, tied or not),
-`T5ForConditionalGeneration` for t5 (its `lm_head` is tied to `shared` unless
-`tie_word_embeddings: false`; with it tied, the total is `T5Model`'s), and the base model with its
+`T5ForConditionalGeneration` for t5 (its `lm_head` is tied to `shared`, so the total is
+`T5Model`'s), and the base model with its
 pooler for the encoders (bert, roberta: `BertModel`, `RobertaModel`; the `architectures` head, such
 as BertForMaskedLM, is not counted). Ties are counted once, as `model.parameters()` does.
 
@@ -16,7 +16,7 @@ Attention needs a sequence length: the spec's input is `max_position_embeddings`
 (`n_positions` for gpt2 and t5). It changes no count except learned positions, which are sized by
 the config, not by the input.
 
-Fields read (each changes a count): `vocab_size`, the width (`hidden_size`, `n_embd`,
+Fields read (`model_type` picks the family; each of the others changes a count): `vocab_size`, the width (`hidden_size`, `n_embd`,
 `d_model`), the depth (`num_hidden_layers`, `n_layer`, `num_layers`, `num_decoder_layers`), heads
 (`num_attention_heads`, `n_head`, `num_heads`), `num_key_value_heads`, `head_dim`, `d_kv`,
 `intermediate_size`, `n_inner`, `d_ff`, `ffn_dim`, `tie_word_embeddings`, `attention_bias`,
@@ -42,6 +42,7 @@ Fields ignored on purpose (they change no parameter count):
 | `torch_dtype`, `dtype`, `use_cache`, `transformers_version`, `_name_or_path` | bookkeeping |
 | `bos_token_id`, `eos_token_id`, `pad_token_id`, `decoder_start_token_id`, `prefix` | token ids |
 | `pretraining_tp`, `gradient_checkpointing`, `scale_attn_*`, `reorder_and_upcast_attn` | how, not what |
+| `tie_word_embeddings` (t5 only) | transformers 5 always ties T5's `lm_head` to `shared` (4.x did not under `false`, T5 v1.1: add vocab × d_model for those checkpoints) |
 | `position_embedding_type` | only `absolute` is supported: another value is an error |
 | `summary_*`, `task_specific_params`, `output_past`, `is_encoder_decoder` | heads and settings not built |
 """
@@ -52,6 +53,7 @@ import re
 from ..errors import Problem, SpecError, text_position, unprintable
 
 REQUIRED = object()
+MAX_INT = 2**53  # no config field is larger; JSON's exact integers in most readers
 
 
 class _Config:
@@ -79,12 +81,12 @@ class _Config:
                 self.fail(key if key in self.data else "model_type",
                           f"the {self.data.get('model_type')} config needs {key!r}")
             return default
-        ok = {"int": lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0,
+        ok = {"int": lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 < v <= MAX_INT,
               "bool": lambda v: isinstance(v, bool),
               "str": lambda v: isinstance(v, str),
               "num": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)}[kind]
         if not ok(value):
-            what = {"int": "a positive integer", "bool": "true or false", "str": "a string", "num": "a number"}[kind]
+            what = {"int": f"a positive integer up to {MAX_INT:,}", "bool": "true or false", "str": "a string", "num": "a number"}[kind]
             self.fail(key, f"{key} must be {what}, got {json.dumps(value)[:40]}")
         return value
 
@@ -462,10 +464,9 @@ def t5(c):
             norm("rmsnorm", "final_layer_norm", eps)]}
 
     decoder = stack("decoder", "decoder_block", dec_layers)
-    head = dense("lm_head", vocab, False)
-    if c.get("tie_word_embeddings", True, "bool"):
-        head["tie"] = "model.0.shared"
-    decoder["layers"].append(head)
+    # transformers 5 always ties T5's lm_head to `shared` (T5Config reads tie_word_embeddings only to
+    # decide whether to scale the decoder's output); 4.x left it untied under tie_word_embeddings: false.
+    decoder["layers"].append(dense("lm_head", vocab, False, tie="model.0.shared"))
     bias = {"type": "embedding", "num_embeddings": buckets, "embedding_dim": heads}
     layers_ = [
         Note("One input, two stacks: the encoder and the decoder are branches over the same token ids,"),
