@@ -202,3 +202,44 @@ def test_keras_file_problems(tmp_path):
         importer.to_spec_text(other)
     assert not importer.looks_like_keras({"model_type": "llama"})
     assert importer.looks_like_keras({"class_name": "Sequential", "config": {"layers": []}})
+
+
+def test_keras_malformed_configs_are_spec_errors(keras):
+    """Every value of a real config replaced by something Keras never writes: a SpecError or a spec."""
+    L = keras.layers
+    x = keras.Input((8, 8, 3))
+    h = L.Conv2D(4, 3, name="c")(x)
+    h = L.Add(name="a")([h, L.Conv2D(4, 1, name="d")(h)])
+    h = L.Flatten()(h)
+    model = keras.Model(x, L.Dense(2)(h))
+    base = json.loads(model.to_json())
+
+    def paths(value, at=()):
+        yield at
+        if isinstance(value, dict):
+            for k, v in value.items():
+                yield from paths(v, at + (k,))
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                yield from paths(v, at + (i,))
+
+    def replaced(at, new):
+        doc = json.loads(json.dumps(base))
+        if not at:
+            return new
+        target = doc
+        for k in at[:-1]:
+            target = target[k]
+        target[at[-1]] = new
+        return doc
+
+    for at in list(paths(base))[1:]:
+        for new in (None, -1, "x", [], {}, [None]):
+            try:
+                text = importer.to_spec_text(replaced(at, new))
+            except paramcount.SpecError:
+                continue
+            try:
+                paramcount.analyze(paramcount.load_text(text, "t.yaml"))
+            except paramcount.SpecError:
+                pass

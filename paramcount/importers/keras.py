@@ -61,6 +61,8 @@ class _Fail(Exception):
 def read_config(source):
     """The model's config dict from a `.keras` path, a `to_json()` path, JSON text or a dict."""
     if isinstance(source, dict):
+        if not looks_like_keras(source):
+            fail("<keras>", None, "is not a Keras model config (no class_name Sequential, Functional or Model)")
         return source, "<keras>"
     if isinstance(source, str) and source.lstrip().startswith("{"):
         return _parse(source, "<keras>"), "<keras>"
@@ -698,6 +700,8 @@ def to_spec_text(source, name=None):
         fail(path, None, str(e))
     except RecursionError:
         fail(path, None, "the model nests too deeply")
+    except (AttributeError, TypeError, KeyError, IndexError, ValueError) as e:  # a config Keras never wrote
+        fail(path, None, f"is not a well-formed Keras model config ({type(e).__name__}: {e})")
 
 
 def load(source, name=None):
@@ -706,7 +710,8 @@ def load(source, name=None):
 
     is_path = isinstance(source, os.PathLike) or (isinstance(source, str) and not source.lstrip().startswith("{"))
     path = os.fspath(source) if is_path else "<keras>"
-    return load_text(to_spec_text(source, name), path, path)
+    # Errors in the translated spec name its lines: `--emit-spec` prints that text.
+    return load_text(to_spec_text(source, name), f"{path} (translated)", path)
 
 
 def _text(config, path, name):
