@@ -416,7 +416,8 @@ def _leaf(run, leaf, shape, ids, scope, path, name, trainable):
     try:
         out = kind.output_shape(cfg, shape)
     except ShapeError as e:
-        run.fail(scope, leaf.mark_of(e.field), f"{what} on input {dims(shape)}: {e}{_channels_last(run, kind, shape, ids, e)}")
+        hint = _channels_last(run, kind, shape, ids, e)
+        run.fail(scope, leaf.mark_of(e.field), f"{what} on input {dims(shape)}: {e}{hint}")
     _check_out(run, scope, leaf.node.mark, what, out)
     if kind.name in SEQUENCE_TYPES:
         run.sequence_seen = True

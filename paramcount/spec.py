@@ -160,8 +160,8 @@ class Node:
 
 
 class Spec:
-    __slots__ = ("name", "description", "input_shape", "max_params", "budget_mark", "budgets", "layers", "blocks", "path",
-                 "source", "node")
+    __slots__ = ("name", "description", "input_shape", "max_params", "budget_mark", "budgets", "layers", "blocks",
+                 "path", "source", "node")
 
     def __init__(self, **kw):
         for k in self.__slots__:
@@ -466,7 +466,8 @@ def build(root, path, source, default_name):
     if check.problems:
         raise SpecError(check.problems)
     return Spec(name=top["name"] or default_name, description=top["description"], input_shape=top["input"],
-                max_params=max_params, budget_mark=budget_mark, budgets=budgets, layers=layers, blocks=parser.blocks, path=path, source=source, node=root)
+                max_params=max_params, budget_mark=budget_mark, budgets=budgets, layers=layers, blocks=parser.blocks,
+                path=path, source=source, node=root)
 
 
 def _budgets(check, budget):
@@ -484,7 +485,8 @@ def _budgets(check, budget):
         if entry is None:
             continue
         y = entry.y
-        if isinstance(y, yaml.ScalarNode) and not y.style and isinstance(entry.value, float) and "e" in y.value.lower():
+        if (isinstance(y, yaml.ScalarNode) and not y.style and isinstance(entry.value, float)
+                and "e" in y.value.lower()):
             try:  # YAML 1.1 reads `1.5e+9` as a float; the written text is exact
                 limit = size(y.value)
             except Invalid as e:

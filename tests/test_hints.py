@@ -103,7 +103,8 @@ def test_a_channels_last_input_that_works_is_not_an_error():
 
 
 def test_channels_last_as_a_process(tmp_path):
-    (tmp_path / "mnist.yaml").write_text("input: [28, 28, 1]\nlayers:\n  - {type: conv2d, filters: 6, kernel_size: 5}\n")
+    (tmp_path / "mnist.yaml").write_text("input: [28, 28, 1]\nlayers:\n"
+                                         "  - {type: conv2d, filters: 6, kernel_size: 5}\n")
     code, out, err = paramcount("mnist.yaml", cwd=tmp_path)
     assert (code, out) == (2, "")
     assert err.splitlines() == ["mnist.yaml:3:45: conv2d layer 'conv2d_1' on input [28, 28, 1]: kernel 5 is larger "
