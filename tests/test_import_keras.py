@@ -243,3 +243,19 @@ def test_keras_malformed_configs_are_spec_errors(keras):
                 paramcount.analyze(paramcount.load_text(text, "t.yaml"))
             except paramcount.SpecError:
                 pass
+
+
+@pytest.mark.parametrize("kernel,strides,padding,output_padding", [
+    (3, 2, "same", None), (3, 2, "valid", None), (4, 2, "same", None), (1, 3, "valid", None),
+    (3, 2, "same", 1), (3, 1, "same", None), (2, 3, "same", None)])
+def test_keras_conv_transpose_shapes_and_counts(keras, tmp_path, kernel, strides, padding, output_padding):
+    L = keras.layers
+    model = keras.Sequential([
+        keras.Input((5, 7, 3)), L.Rescaling(1 / 255),
+        L.Conv2DTranspose(4, kernel, strides=strides, padding=padding, output_padding=output_padding,
+                          activation="relu", name="up"),
+        L.Conv2D(2, 1, name="after")])  # needs the transposed convolution's exact output shape
+    report, _ = _check(model, tmp_path)
+    up = next(leaf for leaf, _, _ in report.leaves() if leaf.path == "up")
+    keras_shape = tuple(model.get_layer("up").output.shape[1:])
+    assert up.output_shape == (keras_shape[-1],) + keras_shape[:-1]

@@ -19,7 +19,6 @@ import re
 import zipfile
 
 from ..errors import fail
-from ..limits import MAX_BYTES
 
 __all__ = ["SUPPORTED", "looks_like_keras", "read_config", "to_spec_text", "load"]
 
@@ -40,15 +39,15 @@ _MERGES = {"Add": "add", "Multiply": "multiply", "Concatenate": "concat", "Subtr
 def _conv_names():
     names = []
     for n in (1, 2, 3):
-        names += [f"Conv{n}D", f"MaxPooling{n}D", f"AveragePooling{n}D", f"GlobalAveragePooling{n}D",
-                  f"GlobalMaxPooling{n}D", f"UpSampling{n}D"]
+        names += [f"Conv{n}D", f"Conv{n}DTranspose", f"MaxPooling{n}D", f"AveragePooling{n}D",
+                  f"GlobalAveragePooling{n}D", f"GlobalMaxPooling{n}D", f"UpSampling{n}D"]
     return names
 
 
 SUPPORTED = tuple(sorted(
     ["InputLayer", "Dense", "DepthwiseConv2D", "SeparableConv2D", "BatchNormalization", "LayerNormalization",
      "Embedding", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "Flatten", "Reshape", "Permute", "Activation",
-     "ReLU", "LeakyReLU", "ELU", "Softmax", "Identity", "MultiHeadAttention"]
+     "ReLU", "LeakyReLU", "ELU", "Softmax", "Identity", "MultiHeadAttention", "Rescaling", "Masking"]
     + _conv_names() + list(_DROPOUTS) + list(_MERGES) + list(_MODELS)))
 
 
@@ -242,6 +241,37 @@ class _Translator:
         self._activation(cfg, item, name, items)
         return items, state
 
+    def _transpose(self, cfg, state, name, ndim):
+        """Keras's output length (deconv_output_length) as PyTorch's padding and output_padding."""
+        items, state = self._spatial(cfg, state, name, ndim)
+        kernel = _per_axis(_ints(cfg, "kernel_size", name), ndim)
+        strides = _per_axis(_ints(cfg, "strides", name, 1), ndim)
+        dilation = _per_axis(_ints(cfg, "dilation_rate", name, 1), ndim)
+        given = cfg.get("output_padding")
+        given = None if given is None else _per_axis(_ints(cfg, "output_padding", name), ndim)
+        same = cfg.get("padding", "valid") == "same"
+        pads, extra = [], []
+        for i, (k, s, d) in enumerate(zip(kernel, strides, dilation)):
+            span = k + (k - 1) * (d - 1)
+            if given is not None:
+                p, op = (span // 2 if same else 0), given[i]
+            elif not same or span < s:
+                p, op = 0, max(s - span, 0)
+            else:
+                p = (span - s + 1) // 2
+                op = 2 * p - (span - s)
+            if op and not (op < s or op < d):
+                raise _Fail(f"{name!r}: Keras's 'same' output of this transposed convolution (kernel {k}, "
+                            f"stride {s}) has no PyTorch padding; paramcount cannot shape it")
+            pads.append(p)
+            extra.append(op)
+        item = {"type": f"conv{ndim}d_transpose", "name": name, "filters": _int(cfg, "filters", name),
+                "kernel_size": kernel, "stride": strides, "padding": pads, "output_padding": extra,
+                "dilation": dilation, "groups": int(cfg.get("groups", 1) or 1), "bias": _bool(cfg, "use_bias")}
+        items.append(item)
+        self._activation(cfg, item, name, items)
+        return items, state
+
     def _pool(self, cfg, state, name, ndim, kind):
         items, state = self._spatial(cfg, state, name, ndim)
         size = _ints(cfg, "pool_size", name)
@@ -425,6 +455,8 @@ class _Translator:
     def _Identity(self, cfg, state, name):
         return self._simple("identity", name, state)
 
+    _Rescaling = _Masking = _Identity  # no weights, the same shape
+
 
 _FIELDS_WITH_ACTIVATION = {"dense": ("activation",), "conv1d": ("activation",), "conv2d": ("activation",),
                            "conv3d": ("activation",)}
@@ -439,6 +471,7 @@ def _install():
                     lambda self, c, s, name, n=n, k=kind: self._pool(c, s, name, n, k))
             setattr(_Translator, f"_Global{keras_kind}Pooling{n}D",
                     lambda self, c, s, name, n=n, k=kind: self._global(c, s, name, n, k))
+        setattr(_Translator, f"_Conv{n}DTranspose", lambda self, c, s, name, n=n: self._transpose(c, s, name, n))
         setattr(_Translator, f"_UpSampling{n}D", lambda self, c, s, name, n=n: self._upsample(c, s, name, n))
     for cls in _DROPOUTS:
         setattr(_Translator, f"_{cls}",
@@ -470,6 +503,10 @@ def _ints(cfg, key, name, default=None):
     if isinstance(value, list) and value and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
         return value[0] if len(value) == 1 else list(value)
     raise _Fail(f"{name!r}: {key} is {value!r}, not an integer or a list of them")
+
+
+def _per_axis(value, ndim):
+    return list(value) if isinstance(value, list) else [value] * ndim
 
 
 def _bool(cfg, key):
