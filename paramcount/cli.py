@@ -4,6 +4,9 @@
 streams that never raise on a character they cannot encode, the cycle collector paused for the run).
 `cli` is the click command, for in-process callers such as click's CliRunner: it leaves the
 interpreter as it found it.
+
+`paramcount SPEC...` counts specs. When the first argument is exactly a subcommand's name (`diff`,
+`schema`, `layers`), that subcommand runs instead; a spec file named like one is `./diff`.
 """
 
 import gc
@@ -14,12 +17,17 @@ import click
 
 from . import __version__, render
 from .analyze import analyze
-from .errors import SpecError, position
+from .errors import PATH_LIMIT, Problem, SpecError, clean, one_line, position
 from .sources import load, load_preset, preset_names
 from .spec import parse_size
 
 OK, OVER_BUDGET, BAD_INPUT = 0, 1, 2
 NAME_LIMIT = 80  # characters of a name or path in a message of ours
+FORMATS = ["table", "json", "markdown", "github", "csv"]
+LIMIT_OPTIONS = {"max_params": "--max-params", "max_trainable": "--max-trainable",
+                 "max_params_unshared": "--max-params-unshared", "max_layer_params": "--max-layer-params"}
+BUDGET_WHAT = {"max_params": "params", "max_trainable": "trainable params",
+               "max_params_unshared": "params without weight sharing"}
 
 
 class _Command(click.Command):
@@ -44,6 +52,17 @@ class _Command(click.Command):
         except click.Abort:
             code = 130
         sys.exit(code or OK)
+
+
+class _Root(_Command):
+    """`paramcount SPEC...`, or a subcommand when the first argument is exactly its name."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        argv = list(sys.argv[1:] if args is None else args)
+        if argv and argv[0] in SUBCOMMANDS and not os.environ.get("_PARAMCOUNT_COMPLETE"):
+            sub = SUBCOMMANDS[argv[0]]
+            return sub.main(argv[1:], f"paramcount {argv[0]}", None, standalone_mode, **extra)
+        return super().main(argv, prog_name, complete_var, standalone_mode, **extra)
 
 
 def say(line):
@@ -99,14 +118,153 @@ def _size(ctx, param, value):
         raise click.BadParameter(str(e), ctx, param) from None
 
 
-def _budget_message(report):
-    """One line on stderr; points at the spec's budget when that is the limit exceeded."""
+def _growth(ctx, param, value):
+    if value is None:
+        return None
+    from .diff import BaselineError, growth_limit
+
+    try:
+        growth_limit(value)
+    except BaselineError as e:
+        raise click.BadParameter(str(e), ctx, param) from None
+    return value
+
+
+# -- budgets --------------------------------------------------------------------------------------
+
+
+def budgets_of(report):
+    return getattr(report, "budgets", None) or []
+
+
+def budget_message(report, b):
+    """`PATH:L:C: NAME has X trainable params, over the limit of Y (its budget)`, or
+    `SOURCE: ... (--max-trainable)` when the limit came from the command line."""
     where = render.text(report.source, NAME_LIMIT)
-    if report.budget_mark is not None:
-        where = "{}:{}:{}".format(render.text(report.path, NAME_LIMIT), *position(report.budget_mark))
-    origin = "its budget" if report.budget_mark is not None else "--max-params"
-    return (f"{where}: {render.text(report.name, NAME_LIMIT)} has {render.number(report.totals.params)} params, "
-            f"over the limit of {render.number(report.max_params)} ({origin})")
+    if b.mark is not None:
+        where = "{}:{}:{}".format(render.text(report.path, NAME_LIMIT), *position(b.mark))
+    return f"{where}: {budget_text(report, b)}"
+
+
+def budget_text(report, b):
+    """What a budget message says, without where."""
+    origin = "its budget" if b.mark is not None else LIMIT_OPTIONS.get(b.key, b.key)
+    name = render.text(report.name, NAME_LIMIT)
+    if b.key == "max_layer_params":
+        layer = render.text(b.layer, NAME_LIMIT) if b.layer else "a layer"
+        what = f"{name}'s layer {layer} has {render.number(b.value)} params, over the limit of " \
+               f"{render.number(b.limit)} per layer"
+    else:
+        what = (f"{name} has {render.number(b.value)} {BUDGET_WHAT.get(b.key, b.key)}, "
+                f"over the limit of {render.number(b.limit)}")
+    return f"{what} ({origin})"
+
+
+def warning_line(p):
+    """`PATH:L:C: warning: message` on stderr: said, never a failure."""
+    return f"{clean(p.path, PATH_LIMIT)}:{p.line}:{p.col}: warning: {one_line(p.message)}"
+
+
+def _summary_line(source, report):
+    """`path: 61,706 params, within 70,000` / `..., over 70,000` / `path: error`."""
+    where = render.text(source, NAME_LIMIT)
+    if report is None:
+        return f"{where}: error"
+    parts = [f"{where}: {render.number(report.totals.params)} params"]
+    budgets = budgets_of(report)
+    for b in budgets:
+        if b.key == "max_params":
+            parts.append(f"{'within' if b.within else 'over'} {render.number(b.limit)}")
+        elif not b.within:
+            parts.append(f"over {b.key} {render.number(b.limit)}")
+    if len(parts) == 1 and budgets:
+        parts.append("within budget")
+    return ", ".join(parts)
+
+
+# -- GitHub workflow commands -----------------------------------------------------------------
+
+
+def gh_data(s):
+    """A workflow command's message: '%', CR and LF escaped as GitHub reads them."""
+    return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def gh_property(s):
+    return gh_data(s).replace(":", "%3A").replace(",", "%2C")
+
+
+def gh_command(kind, path, line, col, message):
+    """`::error file=PATH,line=L,col=C,title=paramcount::message`; spec text sanitised first."""
+    file = gh_property(render.text(path, 4096))
+    return f"::{kind} file={file},line={line},col={col},title=paramcount::{gh_data(render.text(message))}"
+
+
+def _problem_command(kind, p):
+    return gh_command(kind, p.path, p.line, p.col, p.message)
+
+
+def _budget_command(report, b):
+    line, col = position(b.mark)
+    return gh_command("error", report.path or report.source, line, col, budget_text(report, b))
+
+
+# -- many specs -------------------------------------------------------------------------------------
+
+
+def _is_spec_file(name):
+    return name.endswith((".yaml", ".yml")) and not name.startswith(".")
+
+
+def _spec_files(directory):
+    """Every *.yaml / *.yml under `directory`, recursively, sorted; hidden files and folders (.git,
+    .github) and links to folders are skipped."""
+    found = []
+    for root, dirs, files in os.walk(directory):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        found += [os.path.join(root, f) for f in files if _is_spec_file(f)]
+    return sorted(found)
+
+
+def expand(specs):
+    """The SPEC arguments as spec arguments: a folder is its spec files, a glob pattern (when no file
+    has that very name) its matches, sorted; anything else as it is (a folder without spec files is
+    refused as a directory). Returns (specs, whether a folder or pattern was expanded)."""
+    import glob
+
+    out, expanded = [], False
+    for arg in specs:
+        files = _spec_files(arg) if arg != "-" and os.path.isdir(arg) else None
+        if files:
+            out += files
+            expanded = True
+        elif glob.has_magic(arg) and not os.path.lexists(arg):
+            matches = sorted(m for m in glob.glob(arg, recursive=True) if not os.path.isdir(m))
+            if not matches:
+                raise SpecError([Problem(arg, 1, 1, "no file matches this pattern")])
+            out += matches
+            expanded = True
+        else:
+            out.append(arg)
+    return out, expanded
+
+
+def _source_of(arg):
+    """The `source` a spec's report would have: '<stdin>', 'preset:NAME', or the path as given."""
+    if arg == "-":
+        return "<stdin>"
+    if not (os.path.lexists(arg) or os.sep in arg or arg.endswith((".yaml", ".yml"))) and arg in preset_names():
+        return f"preset:{arg}"
+    return arg
+
+
+def failure_dict(source, error):
+    """A spec that could not be counted, as the JSON array holds it."""
+    return {"source": source, "problems": [{"line": p.line, "column": p.col, "message": p.message}
+                                           for p in error.problems]}
+
+
+# -- the main command -----------------------------------------------------------------------------
 
 
 def _list_presets(fmt, wide):
@@ -123,34 +281,126 @@ def _list_presets(fmt, wide):
     return OK
 
 
-@click.command(cls=_Command, context_settings={"help_option_names": ["-h", "--help"]})
+EPILOG = """\b
+Subcommands (the first argument; a spec file of that name is ./diff):
+  paramcount diff OLD NEW      what changed, layer by layer (OLD may be REV:PATH)
+  paramcount schema            JSON Schema of the spec format (--output: of --json)
+  paramcount layers [TYPE]     the layer types, or one type's fields
+\b
+Examples:
+  paramcount lenet5
+  paramcount models/ --max-params 100M --format github
+  paramcount 'models/**/*.yaml' --json > params.json
+  paramcount net.yaml --baseline params.json --max-growth 5
+  paramcount lenet5 --emit-spec > lenet.yaml
+\b
+With several specs, a line per spec ends the output (not for json and csv).
+--json with several specs gives an array: a report per spec, or for a spec that
+failed {"source": ..., "problems": [{"line", "column", "message"}]}.
+\b
+Shell completion (bash; zsh and fish alike):
+  eval "$(_PARAMCOUNT_COMPLETE=bash_source paramcount)"
+"""
+
+
+@click.command(cls=_Root, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EPILOG)
 @click.argument("specs", nargs=-1, metavar="SPEC...")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table",
-              show_default=True, help="Output format.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+              help="Output format. github: workflow commands (::error at the spec's line) and the table; "
+                   "csv: a row per layer.")
 @click.option("--json", "as_json", is_flag=True, help="Shorthand for --format json.")
 @click.option("--depth", type=click.IntRange(min=1), default=render.DEPTH, show_default=True, metavar="N",
               help="Levels of blocks the table and markdown show; deeper rows are folded into their block "
                    "(totals unchanged). JSON always has the whole tree.")
 @click.option("--wide", is_flag=True, help="Every column of the table, however wide the terminal.")
 @click.option("--max-params", metavar="SIZE", callback=_size,
-              help="Exit 1 when a spec's total params exceed SIZE (61706, 60k, 1.5M, 7B).")
+              help="Exit 1 when a spec's total params exceed SIZE (61706, 60k, 1.5M, 7B, 1e8, 100_000_000).")
+@click.option("--max-trainable", metavar="SIZE", callback=_size, help="Exit 1 above SIZE trainable params.")
+@click.option("--max-params-unshared", metavar="SIZE", callback=_size,
+              help="Exit 1 above SIZE params counted without weight sharing.")
+@click.option("--max-layer-params", metavar="SIZE", callback=_size,
+              help="Exit 1 when any single layer holds more than SIZE params.")
+@click.option("--baseline", metavar="FILE.json", type=click.Path(dir_okay=False),
+              help="A file --json wrote earlier; with --max-growth.")
+@click.option("--max-growth", metavar="PERCENT", callback=_growth,
+              help="Exit 1 when a spec's total grew more than PERCENT against --baseline.")
+@click.option("--emit-spec", is_flag=True, help="Write the spec's YAML text as it is (a preset's, to start from).")
 @click.option("--list-presets", is_flag=True, help="List the shipped presets with their totals.")
 @click.version_option(__version__, "-V", "--version", prog_name="paramcount")
 @click.pass_context
-def cli(ctx, specs, fmt, as_json, depth, wide, max_params, list_presets):
+def cli(ctx, specs, fmt, as_json, depth, wide, list_presets, emit_spec, baseline, max_growth, **limits):
     """Count the weights and biases of the networks in SPEC, layer by layer.
 
-    SPEC is a YAML file, '-' for standard input, or a preset name
+    SPEC is a YAML file, a folder (every *.yaml and *.yml under it), a glob
+    ('models/**/*.yaml'), '-' for standard input, or a preset name
     (see --list-presets). Exit status: 0 fine, 1 over a budget, 2 bad input.
     """
+    limits = {k: v for k, v in limits.items() if v is not None}
     try:
-        return _run(ctx, specs, fmt, as_json, depth, wide, max_params, list_presets)
+        return _run(ctx, specs, fmt, as_json, depth, wide, limits, list_presets, emit_spec, baseline, max_growth)
     except BrokenPipeError:  # inside click, which would exit 1 (our budget status)
         _silence(sys.stdout)
         return OK
 
 
-def _run(ctx, specs, fmt, as_json, depth, wide, max_params, list_presets):
+def _emit_spec(specs):
+    if len(specs) != 1:
+        raise click.UsageError("--emit-spec takes one SPEC")
+    arg = specs[0]
+    if arg == "-":
+        raise click.UsageError("--emit-spec takes a file or a preset, not '-'")
+    try:
+        spec = load(arg)  # refuses what is not a readable spec file, with the usual message
+        with open(spec.path, "rb") as f:
+            data = f.read()
+    except SpecError as e:
+        say(str(e))
+        return BAD_INPUT
+    except OSError as e:
+        say(str(Problem(arg, 1, 1, f"cannot read: {e.strerror or e}")))
+        return BAD_INPUT
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    return OK
+
+
+def _load_baseline(path):
+    import json
+
+    from .limits import MAX_BYTES
+
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_BYTES + 1)
+        if len(data) > MAX_BYTES:
+            raise ValueError(f"larger than {MAX_BYTES:,} bytes")
+        return json.loads(data)
+    except OSError as e:
+        raise click.UsageError(f"--baseline {render.text(path, NAME_LIMIT)}: cannot read: {e.strerror or e}") from None
+    except ValueError as e:  # bad JSON, bad UTF-8, too large
+        why = render.text(str(e), 200)
+        raise click.UsageError(f"--baseline {render.text(path, NAME_LIMIT)}: not a --json document: {why}") from None
+
+
+class _Output:
+    """stdout for the reports: once its reader has gone (`| head -1`), nothing more is written, but
+    every spec is still checked, its problems said on stderr and its status counted."""
+
+    def __init__(self):
+        self.stream, self.closed = sys.stdout, False
+
+    def __call__(self, action, *args):
+        if self.closed:
+            return
+        try:
+            action(*args)
+            self.stream.flush()
+        except BrokenPipeError:
+            self.closed = True
+            _silence(self.stream)
+
+
+def _run(ctx, specs, fmt, as_json, depth, wide, limits, list_presets, emit_spec, baseline, max_growth):
     if as_json:
         if ctx.get_parameter_source("fmt") is click.core.ParameterSource.COMMANDLINE and fmt != "json":
             raise click.UsageError(f"--json contradicts --format {fmt}")
@@ -159,40 +409,286 @@ def _run(ctx, specs, fmt, as_json, depth, wide, max_params, list_presets):
         if specs:
             raise click.UsageError("--list-presets takes no SPEC")
         return _list_presets(fmt, wide)
+    if emit_spec:
+        return _emit_spec(specs)
+    if (baseline is None) != (max_growth is None):
+        raise click.UsageError("--baseline and --max-growth go together")
     if specs.count("-") > 1:
         raise click.UsageError("standard input ('-') can be read only once")
     if not specs:
         raise click.UsageError(f"give a SPEC: a YAML file, '-', or a preset ({', '.join(preset_names())})")
+    baseline_doc = _load_baseline(baseline) if baseline is not None else None
+    try:
+        args, expanded = expand(specs)
+    except SpecError as e:
+        say(str(e))
+        return BAD_INPUT
     # Each spec is printed as soon as it is counted and then let go: memory is bounded by one spec,
-    # however many are given; only the exit status is kept.
-    code, printed, many, out = OK, 0, len(specs) > 1, sys.stdout
-    for arg in specs:
+    # however many are given; only the exit status (and a summary line) is kept.
+    code, printed, many, out = OK, 0, len(args) > 1 or expanded, sys.stdout
+    write = _Output()
+    summaries = []
+    csv_writer = None
+    if fmt == "csv":
+        import csv
+
+        csv_writer = csv.writer(out, lineterminator="\n")
+    for arg in args:
         try:
-            report = analyze(load(arg), max_params)
+            report = analyze(load(arg), limits=limits)
         except SpecError as e:
             say(str(e))
             code = BAD_INPUT
+            source = _source_of(arg)
+            summaries.append(_summary_line(source, None))
+            if fmt == "github":
+                write(out.write, ("\n" if printed else "") + "".join(_problem_command("error", p) + "\n"
+                                                                      for p in e.problems))
+                printed += 1
+            elif fmt == "json" and many:
+                write(_json_item, out, failure_dict(source, e), printed)
+                printed += 1
             continue
-        if fmt == "table":
-            if printed:
-                out.write("\n")
-            render.print_report(out, report, depth=depth, wide=wide)
+        warnings = list(getattr(report, "warnings", ()) or ())
+        for w in warnings:
+            say(warning_line(w))
+        over = [b for b in budgets_of(report) if not b.within]
+        growth, growth_warning = _check_growth(report, baseline_doc, max_growth)
+        if fmt == "github":
+            lines = [_problem_command("warning", w) for w in warnings]
+            lines += [_budget_command(report, b) for b in over]
+            if growth:
+                lines.append(gh_command("error", report.path or report.source, 1, 1, growth))
+            if growth_warning:
+                lines.append(gh_command("warning", report.path or report.source, 1, 1, growth_warning))
+            write(out.write, ("\n" if printed else "") + "".join(line + "\n" for line in lines))
+        if fmt in ("table", "github"):
+            write(_table, out, report, depth, wide, printed and fmt == "table")
         elif fmt == "markdown":
-            if printed:
-                out.write("\n")
-            render.write_markdown(out, report, depth)
+            write(_markdown, out, report, depth, printed)
+        elif fmt == "csv":
+            write(_csv_rows, csv_writer, report, printed)
+        elif many:
+            write(_json_item, out, report.to_dict(), printed)
         else:
-            out.write(("[\n" if not printed else ",\n") if many else "")
-            for piece in render.json_pieces(report.to_dict()):
-                out.write(piece)
-            if not many:
-                out.write("\n")
+            write(_json_one, out, report.to_dict())
         printed += 1
-        out.flush()  # each spec's output as soon as it is whole (and before its budget message)
-        if not report.within:
-            say(_budget_message(report))
+        for b in over:
+            say(budget_message(report, b))
+        if over:
             code = max(code, OVER_BUDGET)
+        if growth:
+            say(growth)
+            code = max(code, OVER_BUDGET)
+        if growth_warning:
+            say(growth_warning)
+        summaries.append(_summary_line(report.source, report))
         del report
     if fmt == "json" and many:
-        out.write("\n]\n" if printed else "[]\n")
+        write(out.write, "\n]\n" if printed else "[]\n")
+    # A line per spec for people; json and csv hold the same for programs (and a failed spec's
+    # problems are on stderr), and stderr stays for problems only.
+    if len(args) > 1 and fmt not in ("json", "csv"):
+        if fmt == "markdown":
+            write(out.write, "\n" + "".join(f"- {line}\n" for line in summaries))
+        else:
+            write(out.write, "\n" + "".join(line + "\n" for line in summaries))
     return code
+
+
+def _check_growth(report, baseline_doc, max_growth):
+    """(message when it grew too much, warning when the baseline cannot tell)."""
+    if baseline_doc is None:
+        return None, None
+    from .diff import BaselineError, check_growth
+
+    try:
+        return check_growth(report, baseline_doc, max_growth), None
+    except BaselineError as e:
+        return None, f"{e}; growth not checked"
+
+
+def _table(out, report, depth, wide, printed):
+    if printed:
+        out.write("\n")
+    render.print_report(out, report, depth=depth, wide=wide)
+
+
+def _markdown(out, report, depth, printed):
+    if printed:
+        out.write("\n")
+    render.write_markdown(out, report, depth)
+
+
+def _json_one(out, doc):
+    for piece in render.json_pieces(doc):
+        out.write(piece)
+    out.write("\n")
+
+
+def _json_item(out, doc, printed):
+    out.write("[\n" if not printed else ",\n")
+    for piece in render.json_pieces(doc):
+        out.write(piece)
+
+
+CSV_KEYS = ["name", "type", "input_shape", "output_shape", "weights", "biases", "trainable", "non_trainable",
+            "params", "params_unshared", "path", "depth", "repeat", "copies", "tied_to"]
+
+
+def _csv_cell(value):
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return render.shape(value)
+    if isinstance(value, str):
+        return render.text(value)
+    return value
+
+
+def _csv_rows(writer, report, printed):
+    """A row per leaf layer: `source`, then the JSON's leaf keys; the header once."""
+    leaves = report.to_dict()["layers"]
+    keys = list(CSV_KEYS)
+    for leaf in leaves:
+        keys += [k for k in leaf if k not in keys]
+    if not printed:
+        writer.writerow(["source"] + keys)
+    source = render.text(report.source)
+    writer.writerows([source] + [_csv_cell(leaf.get(k)) for k in keys] for leaf in leaves)
+
+
+# -- subcommands ----------------------------------------------------------------------------------
+
+_SUB = {"help_option_names": ["-h", "--help"]}
+
+
+@click.command("diff", cls=_Command, context_settings=_SUB, epilog="""\b
+Examples:
+  paramcount diff lenet5 wider.yaml
+  paramcount diff HEAD~1:models/net.yaml models/net.yaml --format markdown
+  paramcount diff origin/main:net.yaml net.yaml --fail-on-change
+""")
+@click.argument("old", metavar="OLD")
+@click.argument("new", metavar="NEW")
+@click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json"]), default="table",
+              show_default=True, help="Output format (markdown: for a pull-request comment).")
+@click.option("--json", "as_json", is_flag=True, help="Shorthand for --format json.")
+@click.option("--fail-on-change", is_flag=True, help="Exit 1 when anything changed.")
+@click.option("--all", "show_all", is_flag=True, help="List unchanged layers too.")
+@click.option("--wide", is_flag=True, help="Every column of the table, however wide the terminal.")
+def diff_command(old, new, fmt, as_json, fail_on_change, show_all, wide):
+    """Compare two specs layer by layer: parameters and output shapes added,
+    removed or changed, and each total's change with its percentage.
+
+    OLD and NEW are files, presets, '-', or REV:PATH read from git
+    (git show, no checkout). Exit status: 0 (1 with --fail-on-change when
+    anything changed), 2 bad input.
+    """
+    from . import diff as d
+
+    if as_json:
+        fmt = "json"
+    if old == "-" and new == "-":
+        raise click.UsageError("standard input ('-') can be read only once")
+    reports, problems = [], []
+    for arg in (old, new):
+        try:
+            reports.append(analyze(d.load_revision(arg)))
+        except SpecError as e:
+            problems += e.problems
+    if problems:
+        for p in problems:
+            say(str(p))
+        return BAD_INPUT
+    result = d.diff_reports(*reports)
+    out = sys.stdout
+    if fmt == "json":
+        import json
+
+        out.write(json.dumps(result.to_dict(), indent=2) + "\n")
+    elif fmt == "markdown":
+        out.write(d.diff_markdown(result) if not show_all else _markdown_all(d, result))
+    else:
+        d.print_diff(out, result, unchanged=show_all, wide=wide)
+    return OVER_BUDGET if fail_on_change and result.changed else OK
+
+
+def _markdown_all(d, result):
+    try:
+        return d.diff_markdown(result, unchanged=True)
+    except TypeError:
+        return d.diff_markdown(result)
+
+
+@click.command("schema", cls=_Command, context_settings=_SUB, epilog="""\b
+Examples:
+  paramcount schema > paramcount.schema.json
+  # then, first line of a spec, for editors with the YAML language server:
+  # yaml-language-server: $schema=paramcount.schema.json
+  paramcount schema --output > output.schema.json
+""")
+@click.option("--output", is_flag=True, help="The schema of --json's output instead of the spec format.")
+def schema_command(output):
+    """Print the JSON Schema (draft 2020-12) of the spec format, generated from the layer registry."""
+    from . import schema
+
+    sys.stdout.write(schema.dumps(schema.output_schema() if output else schema.spec_schema()) + "\n")
+    return OK
+
+
+@click.command("layers", cls=_Command, context_settings=_SUB, epilog="""\b
+Examples:
+  paramcount layers
+  paramcount layers conv2d
+""")
+@click.argument("type_name", metavar="[TYPE]", required=False)
+@click.option("--wide", is_flag=True, help="Every column of the table, however wide the terminal.")
+def layers_command(type_name, wide):
+    """List the layer types, or show one TYPE's fields, defaults and shape rule."""
+    from .layers import REGISTRY
+
+    if type_name is None:
+        body = [(t.name, t.doc or "") for t in REGISTRY.values()]
+        notes = ["Composites: sequence (layers), residual (body, shortcut), parallel (branches, merge, axis); "
+                 "blocks: see the README.", "paramcount layers TYPE shows a type's fields."]
+        render.print_table(sys.stdout, "Layer types", ("Type", "What it does"), body, "wt", wide=wide, limit=None,
+                           after=notes)
+        return OK
+    kind = REGISTRY.get(type_name)
+    if kind is None:
+        from .errors import did_you_mean
+        from .layers import TYPE_ALIASES
+
+        hint = did_you_mean(type_name, list(REGISTRY), TYPE_ALIASES)
+        say(f"paramcount: error: no layer type {render.text(type_name, NAME_LIMIT)!r}{hint} "
+            "(paramcount layers lists them)")
+        return BAD_INPUT
+    sys.stdout.write("\n".join(layer_help(kind)) + "\n")
+    return OK
+
+
+def layer_help(kind):
+    """One layer type, as `paramcount layers TYPE` shows it."""
+    from .docs import _default
+    from .layers import COMMON, LayerType
+
+    lines = [f"{kind.name}: {kind.doc}" if kind.doc else kind.name, ""]
+    if kind.fields:
+        lines.append("Fields (default):")
+        width = max(len(f.name) for f in kind.fields)
+        for f in kind.fields:
+            lines.append(f"  {f.name:<{width}}  ({_default(f)})" + (f"  {f.doc}" if f.doc else ""))
+    else:
+        lines.append("Fields: none of its own.")
+    lines.append(f"Every layer also takes {', '.join(COMMON)}, repeat, shared and tie.")
+    aliases = getattr(kind, "aliases", None) or {}
+    if aliases:
+        lines.append("Other frameworks' names: " + ", ".join(f"{a} -> {b}" for a, b in aliases.items()) + ".")
+    rule = type(kind).__doc__
+    if rule and rule is not LayerType.__doc__:
+        lines.append("Shape rule: " + " ".join(rule.split()))
+    return lines
+
+
+SUBCOMMANDS = {"diff": diff_command, "schema": schema_command, "layers": layers_command}

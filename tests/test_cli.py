@@ -55,6 +55,13 @@ def run(*args, input=None, **env):
     return result
 
 
+def budget(max_params, within, **others):
+    """The JSON's `budget`: every budget key (null when unset) and `within`."""
+    d = {"max_params": max_params, "max_trainable": None, "max_params_unshared": None, "max_layer_params": None}
+    d.update(others)
+    return {**d, "within": within}
+
+
 def as_json(result):
     assert result.stdout.strip(), result.stderr
     return json.loads(result.stdout)
@@ -120,7 +127,7 @@ def test_json_has_exactly_the_documented_keys(flag):
     for layer in doc["layers"]:
         assert list(layer) == LAYER_KEYS
     assert list(doc["totals"]) == TOTAL_KEYS
-    assert doc["budget"] == {"max_params": None, "within": True}
+    assert doc["budget"] == budget(None, True)
 
 
 def test_lenet5_json_figures():
@@ -171,7 +178,9 @@ def test_several_specs_good_ones_printed_bad_ones_on_stderr(tmp_path, monkeypatc
     write(tmp_path / "tiny.yaml", TINY)
     result = run("--json", "lenet5", "missing.yaml", "tiny.yaml")
     assert result.exit_code == 2
-    assert [d["source"] for d in as_json(result)] == ["preset:lenet5", "tiny.yaml"]
+    assert [d["source"] for d in as_json(result)] == ["preset:lenet5", "missing.yaml", "tiny.yaml"]
+    assert as_json(result)[1] == {"source": "missing.yaml", "problems": [
+        {"line": 1, "column": 1, "message": "cannot read: No such file or directory"}]}
     assert lines(result.stderr) == ["missing.yaml:1:1: cannot read: No such file or directory"]
 
 
@@ -204,17 +213,18 @@ def test_several_specs_bad_input_beats_over_budget(tmp_path, monkeypatch, order)
     write(tmp_path / "bad.yaml", TINY.replace("units: 3", "units: 0"))
     result = run("--json", *(f"{o}.yaml" for o in order))
     assert result.exit_code == 2
-    assert sorted(d["source"] for d in as_json(result)) == ["good.yaml", "over.yaml"]
+    assert [d["source"] for d in as_json(result)] == [f"{o}.yaml" for o in order]
+    assert [d["problems"][0]["line"] for d in as_json(result) if d["source"] == "bad.yaml"] == [4]
     assert sorted(lines(result.stderr)) == [
         "bad.yaml:4:26: units must be a positive integer, got 0",
         "over.yaml:3:22: Tiny has 15 params, over the limit of 10 (its budget)",
     ]
 
 
-def test_several_specs_all_bad_prints_no_json_objects():
+def test_several_specs_all_bad_give_an_array_of_failures():
     result = run("--json", "nope1.yaml", "nope2.yaml")
     assert result.exit_code == 2
-    assert json.loads(result.stdout or "[]") == []
+    assert [d["source"] for d in as_json(result)] == ["nope1.yaml", "nope2.yaml"]
     assert lines(result.stderr) == ["nope1.yaml:1:1: cannot read: No such file or directory",
                                     "nope2.yaml:1:1: cannot read: No such file or directory"]
 
@@ -364,7 +374,7 @@ def test_list_presets_json_shorthand():
 def test_max_params_sizes(size, limit, code):
     result = run("--json", "lenet5", "--max-params", size)
     assert result.exit_code == code
-    assert as_json(result)["budget"] == {"max_params": limit, "within": code == 0}
+    assert as_json(result)["budget"] == budget(limit, code == 0)
     assert (result.stderr != "") == (code == 1)
 
 
@@ -395,9 +405,9 @@ def test_max_params_within_shows_budget_line():
 @pytest.mark.parametrize("size, why", [
     ("1.2345k", "'1.2345k' is not a whole number of parameters"),
     ("1.5", "'1.5' is not a whole number of parameters"),
-    ("abc", "'abc' is not a size like 61706, 60k, 1.5M or 7B"),
-    ("-5", "'-5' is not a size like 61706, 60k, 1.5M or 7B"),
-    ("1.5m", "'1.5m' is not a size like 61706, 60k, 1.5M or 7B"),
+    ("abc", "'abc' is not a size like 61706, 60k, 1.5M, 7B, 1e8 or 100_000_000"),
+    ("-5", "'-5' is not a size like 61706, 60k, 1.5M, 7B, 1e8 or 100_000_000"),
+    ("1.5m", "'1.5m' is not a size like 61706, 60k, 1.5M, 7B, 1e8 or 100_000_000"),
     ("0", "'0' must be more than zero"),
     ("0k", "'0k' must be more than zero"),
 ])
@@ -412,7 +422,7 @@ def test_bad_max_params_with_equals_sign():
     result = run("lenet5", "--max-params=-5")
     assert result.exit_code == 2
     assert lines(result.stderr) == [
-        "paramcount: error: Invalid value for '--max-params': '-5' is not a size like 61706, 60k, 1.5M or 7B"]
+        "paramcount: error: Invalid value for '--max-params': '-5' is not a size like 61706, 60k, 1.5M, 7B, 1e8 or 100_000_000"]
 
 
 # -- budgets in the spec ------------------------------------------------------------------
@@ -447,7 +457,7 @@ def test_spec_budget_and_option_json_reports_the_stricter(tmp_path, monkeypatch,
     assert result.exit_code == code
     doc = as_json(result)
     assert doc["totals"]["params"] == LENET5_PARAMS
-    assert doc["budget"] == {"max_params": limit, "within": code == 0}
+    assert doc["budget"] == budget(limit, code == 0)
 
 
 def test_stricter_option_is_named_in_the_message(tmp_path, monkeypatch):
@@ -472,7 +482,7 @@ def test_spec_budget_exceeded_flow_style(tmp_path, monkeypatch):
     write(tmp_path / "lenet.yaml", LENET5_WITH_BUDGET.replace("70k", "61.7k"))
     result = run("--json", "lenet.yaml")
     assert result.exit_code == 1
-    assert as_json(result)["budget"] == {"max_params": 61_700, "within": False}
+    assert as_json(result)["budget"] == budget(61_700, False)
     assert lines(result.stderr) == ["lenet.yaml:3:22: LeNet-5 has 61,706 params, over the limit of 61,700 (its budget)"]
 
 
