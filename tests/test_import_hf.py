@@ -111,7 +111,8 @@ def test_emitted_spec_round_trips(name, tmp_path):
     path.write_text(spec_text)
     again = paramcount.analyze(paramcount.load_file(str(path)))
     assert again.to_dict()["totals"] == report.to_dict()["totals"]
-    assert [leaf["params"] for leaf in again.to_dict()["layers"]] == [leaf["params"] for leaf in report.to_dict()["layers"]]
+    params = [leaf["params"] for leaf in report.to_dict()["layers"]]
+    assert [leaf["params"] for leaf in again.to_dict()["layers"]] == params
     assert yaml.safe_load(spec_text)["layers"]  # plain YAML too
 
 

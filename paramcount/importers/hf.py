@@ -16,8 +16,8 @@ Attention needs a sequence length: the spec's input is `max_position_embeddings`
 (`n_positions` for gpt2 and t5). It changes no count except learned positions, which are sized by
 the config, not by the input.
 
-Fields read (`model_type` picks the family; each of the others changes a count): `vocab_size`, the width (`hidden_size`, `n_embd`,
-`d_model`), the depth (`num_hidden_layers`, `n_layer`, `num_layers`, `num_decoder_layers`), heads
+Fields read (`model_type` picks the family; each of the others changes a count): `vocab_size`,
+the width (`hidden_size`, `n_embd`, `d_model`), the depth (`num_hidden_layers`, `n_layer`, `num_layers`, `num_decoder_layers`), heads
 (`num_attention_heads`, `n_head`, `num_heads`), `num_key_value_heads`, `head_dim`, `d_kv`,
 `intermediate_size`, `n_inner`, `d_ff`, `ffn_dim`, `tie_word_embeddings`, `attention_bias`,
 `mlp_bias`, `max_position_embeddings` / `n_positions` (learned positions: gpt2, bert, roberta,
@@ -42,7 +42,7 @@ Fields ignored on purpose (they change no parameter count):
 | `torch_dtype`, `dtype`, `use_cache`, `transformers_version`, `_name_or_path` | bookkeeping |
 | `bos_token_id`, `eos_token_id`, `pad_token_id`, `decoder_start_token_id`, `prefix` | token ids |
 | `pretraining_tp`, `gradient_checkpointing`, `scale_attn_*`, `reorder_and_upcast_attn` | how, not what |
-| `tie_word_embeddings` (t5 only) | transformers 5 always ties T5's `lm_head` to `shared` (4.x did not under `false`, T5 v1.1: add vocab × d_model for those checkpoints) |
+| `tie_word_embeddings` (t5 only) | transformers 5 always ties T5's `lm_head` to `shared` (4.x did not under `false`) |
 | `position_embedding_type` | only `absolute` is supported: another value is an error |
 | `summary_*`, `task_specific_params`, `output_past`, `is_encoder_decoder` | heads and settings not built |
 """
@@ -86,7 +86,8 @@ class _Config:
               "str": lambda v: isinstance(v, str),
               "num": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)}[kind]
         if not ok(value):
-            what = {"int": f"a positive integer up to {MAX_INT:,}", "bool": "true or false", "str": "a string", "num": "a number"}[kind]
+            what = {"int": f"a positive integer up to {MAX_INT:,}", "bool": "true or false", "str": "a string",
+                    "num": "a number"}[kind]
             self.fail(key, f"{key} must be {what}, got {json.dumps(value)[:40]}")
         return value
 
@@ -139,7 +140,11 @@ def _dump(v, indent=0):
     lines = []
     if isinstance(v, dict):
         for k, x in v.items():
-            if isinstance(x, (dict, list)) and not (_flat(x) if isinstance(x, list) else all(_flat(i) for i in x.values()) and len(_flow(x)) < 100):
+            if isinstance(x, list):
+                inline = _flat(x)
+            else:
+                inline = not isinstance(x, dict) or all(_flat(i) for i in x.values()) and len(_flow(x)) < 100
+            if not inline:
                 if isinstance(x, list) and x and all(isinstance(i, list) for i in x):  # parallel branches
                     lines.append(f"{pad}{k}:")
                     for branch in x:
@@ -417,7 +422,8 @@ def opt(c):
     head = dense("lm_head", vocab, False)
     if c.get("tie_word_embeddings", True, "bool"):
         head["tie"] = "model.decoder.embed_tokens"
-    model = {"type": "sequence", "name": "model", "layers": [{"type": "sequence", "name": "decoder", "layers": decoder}]}
+    model = {"type": "sequence", "name": "model",
+             "layers": [{"type": "sequence", "name": "decoder", "layers": decoder}]}
     return spec(_name(c, "opt"), _desc(c, "OPT decoder"), positions, [model, head],
                 {"decoder_layer": {"layers": block}})
 
