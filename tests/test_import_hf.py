@@ -326,3 +326,23 @@ def test_huge_values_are_refused_at_the_field():
     data["vocab_size"] = 10**400
     with pytest.raises(paramcount.SpecError, match="vocab_size must be a positive integer up to"):
         hf.to_spec_text(data, "config.json")
+
+
+def test_read_from_text():
+    text = (CONFIGS / "gpt2.json").read_text()
+    data, spec_text = hf.read(text, "gpt2/config.json")
+    assert data["model_type"] == "gpt2"
+    assert total(paramcount.analyze(paramcount.load_text(spec_text, "gpt2/config.json"))) == PUBLISHED["gpt2"]
+
+
+@pytest.mark.parametrize("text,where,words", [
+    ('{\n  "model_type": "gpt2",\n  "n_embd": 768,,\n}', (3, 17), "not JSON"),
+    ('[1, 2]', (1, 1), "not a Hugging Face config"),
+    ('{"input": [3], "layers": []}', (1, 1), "not a Hugging Face config"),
+    ("[" * 100_000, (1, 1), "not JSON"),
+])
+def test_read_refuses(text, where, words):
+    with pytest.raises(paramcount.SpecError) as refused:
+        hf.read(text, "config.json")
+    (problem,) = refused.value.problems
+    assert (problem.line, problem.col) == where and words in problem.message

@@ -522,3 +522,21 @@ def to_spec_text(config, source, text=None):
     header = [f"paramcount spec built from the Hugging Face config {source}",
               f"(model_type {config['model_type']}); edit it and count it again with paramcount FILE.yaml"]
     return _text(header, s)
+
+
+def read(text, path):
+    """(config, spec_text) from a config.json's text: what `paramcount config.json` and `--emit-spec` need.
+
+    Raises SpecError at the place for JSON that does not parse, is not a Hugging Face config (no
+    `model_type`, no `architectures`), names an unknown family, or holds a bad field. Count the
+    result with `paramcount.analyze(paramcount.load_text(spec_text, path))`.
+    """
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise SpecError([Problem(path, e.lineno, e.colno, f"not JSON: {e.msg}")]) from None
+    except RecursionError:
+        raise SpecError([Problem(path, 1, 1, "not JSON paramcount can read: nested too deeply")]) from None
+    if not is_config(config):
+        raise SpecError([Problem(path, 1, 1, "not a Hugging Face config: no model_type or architectures")])
+    return config, to_spec_text(config, path, text)
