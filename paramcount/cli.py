@@ -422,6 +422,8 @@ def _run(ctx, specs, fmt, as_json, depth, wide, limits, list_presets, emit_spec,
         args, expanded = expand(specs)
     except SpecError as e:
         say(str(e))
+        if fmt == "github":
+            sys.stdout.write("".join(_problem_command("error", p) + "\n" for p in e.problems))
         return BAD_INPUT
     # Each spec is printed as soon as it is counted and then let go: memory is bounded by one spec,
     # however many are given; only the exit status (and a summary line) is kept.
@@ -603,14 +605,18 @@ def diff_command(old, new, fmt, as_json, fail_on_change, show_all, wide):
         return BAD_INPUT
     result = d.diff_reports(*reports)
     out = sys.stdout
-    if fmt == "json":
-        import json
+    try:  # `| head -1` closing the pipe must not hide the status
+        if fmt == "json":
+            import json
 
-        out.write(json.dumps(result.to_dict(), indent=2) + "\n")
-    elif fmt == "markdown":
-        out.write(d.diff_markdown(result) if not show_all else _markdown_all(d, result))
-    else:
-        d.print_diff(out, result, unchanged=show_all, wide=wide)
+            out.write(json.dumps(result.to_dict(), indent=2) + "\n")
+        elif fmt == "markdown":
+            out.write(d.diff_markdown(result) if not show_all else _markdown_all(d, result))
+        else:
+            d.print_diff(out, result, unchanged=show_all, wide=wide)
+        out.flush()
+    except BrokenPipeError:
+        _silence(out)
     return OVER_BUDGET if fail_on_change and result.changed else OK
 
 

@@ -239,6 +239,8 @@ def test_a_glob_matching_nothing_is_bad_input(models):
     result = run("models/*.json")
     assert result.exit_code == 2
     assert result.stderr == "models/*.json:1:1: no file matches this pattern\n"
+    assert run("models/*.json", "--format", "github").stdout == (
+        "::error file=models/*.json,line=1,col=1,title=paramcount::no file matches this pattern\n")
 
 
 def test_a_file_whose_name_looks_like_a_glob_is_read(models):
@@ -295,6 +297,11 @@ def test_a_closed_pipe_still_checks_every_spec(models, fmt):
     code, err = _closed_pipe_run(["lenet5", "models/bad.yaml", "--format", fmt], models)
     assert code == 2
     assert len(err.splitlines()) == 2 and "Traceback" not in err
+
+
+def test_diff_fail_on_change_survives_a_closed_pipe(wider):
+    code, err = _closed_pipe_run(["diff", "lenet5", "wider.yaml", "--fail-on-change"], wider.parent)
+    assert (code, err) == (1, "")
 
 
 def test_head_1_with_pipefail_fails(models):
