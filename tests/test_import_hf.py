@@ -346,3 +346,12 @@ def test_read_refuses(text, where, words):
         hf.read(text, "config.json")
     (problem,) = refused.value.problems
     assert (problem.line, problem.col) == where and words in problem.message
+
+
+def test_errors_point_at_the_top_level_key():
+    text = ('{\n  "text_config": {"model_type": "llama", "note": "a \\"model_type\\": here"},\n'
+            '  "model_type": "llava"\n}\n')
+    with pytest.raises(paramcount.SpecError) as refused:
+        hf.to_spec_text(json.loads(text), "config.json", text)
+    (problem,) = refused.value.problems
+    assert (problem.line, problem.col) == (3, 17)

@@ -53,6 +53,8 @@ import re
 from ..errors import Problem, SpecError, text_position, unprintable
 
 REQUIRED = object()
+_TOKEN = re.compile(r'("(?:[^"\\]|\\.)*")|[{}\[\]]')  # JSON strings and brackets, to find top-level keys
+_COLON = re.compile(r"\s*:\s*")
 MAX_INT = 2**53  # no config field is larger; JSON's exact integers in most readers
 
 
@@ -64,11 +66,20 @@ class _Config:
         self.read = set()
 
     def where(self, key):
-        """1-based (line, col) of `key`'s value in the JSON text, or (1, 1)."""
-        if self.text is not None and key is not None:
-            m = re.search(r'"%s"\s*:\s*' % re.escape(key), self.text)
-            if m:
-                return text_position(self.text[:m.end()])
+        """1-based (line, col) of the top-level `key`'s value in the JSON text, or (1, 1)."""
+        if self.text is None or key is None:
+            return (1, 1)
+        depth, want = 0, json.dumps(key)
+        for m in _TOKEN.finditer(self.text):
+            token = m.group()
+            if token in "{[":
+                depth += 1
+            elif token in "}]":
+                depth -= 1
+            elif depth == 1 and m.group(1) is not None and token == want:
+                value = _COLON.match(self.text, m.end())
+                if value:
+                    return text_position(self.text[:value.end()])
         return (1, 1)
 
     def fail(self, key, message):
