@@ -259,3 +259,14 @@ def test_keras_conv_transpose_shapes_and_counts(keras, tmp_path, kernel, strides
     up = next(leaf for leaf, _, _ in report.leaves() if leaf.path == "up")
     keras_shape = tuple(model.get_layer("up").output.shape[1:])
     assert up.output_shape == (keras_shape[-1],) + keras_shape[:-1]
+
+
+def test_keras_open_sequence_length(keras, tmp_path):
+    L = keras.layers
+    model = keras.Sequential([keras.Input((None,), dtype="int32"), L.Embedding(300, 8), L.LSTM(6), L.Dense(2)])
+    with pytest.raises(paramcount.SpecError, match="unknown size"):
+        importer.to_spec_text(model.to_json())
+    text = importer.to_spec_text(model.to_json(), fill=50)
+    assert "are 50 here" in text
+    report = paramcount.analyze(importer.load(model.to_json(), fill=50))
+    assert report.totals.params == model.count_params() and report.input_shape == (50,)

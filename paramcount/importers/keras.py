@@ -691,8 +691,9 @@ def _endpoints(value, what):
 
 # -- the input and the text ----------------------------------------------------------------------
 
-def _input_shape(config):
-    """The model's input shape without the batch axis, from its InputLayer (or a built layer)."""
+def _input_shape(config, fill=None):
+    """The model's input shape without the batch axis, from its InputLayer (or a built layer);
+    `fill` stands for axes Keras leaves open (None)."""
     cfg = config["config"]
     layers = cfg.get("layers") or []
     shape = None
@@ -714,25 +715,41 @@ def _input_shape(config):
     if not isinstance(shape, list) or len(shape) < 2:
         raise _Fail("the model has no input shape: give it a keras.Input, or build it before saving")
     shape = shape[1:]
+    if fill is not None:
+        shape = [fill if d is None else d for d in shape]
     if any(d is None for d in shape):
         raise _Fail(f"the input shape {[d for d in shape]} has an axis of unknown size (None); paramcount needs "
-                    "every size: give keras.Input a fixed shape")
+                    "every size: give keras.Input a fixed shape, or a size for open axes")
     if not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape):
         raise _Fail(f"the input shape {shape!r} is not a list of positive integers")
     return shape
+
+
+def _batch_shape_of(config):
+    try:
+        cfg = config["config"]
+        layers = cfg.get("layers") or []
+        if config["class_name"] != "Sequential":
+            src = _endpoints(cfg.get("input_layers"), "input")[0]
+            layers = [e for e in layers if (e.get("name") or (e.get("config") or {}).get("name")) == src]
+        return _batch_shape((layers[0].get("config") or {})) if layers else None
+    except (_Fail, AttributeError, TypeError, IndexError, KeyError):
+        return None
 
 
 def _batch_shape(cfg):
     return cfg.get("batch_shape") or cfg.get("batch_input_shape")
 
 
-def to_spec_text(source, name=None):
+def to_spec_text(source, name=None, fill=None):
     """YAML spec text for a Keras model: `source` is a `.keras` path, a `model.to_json()` file's path,
-    JSON text or a parsed dict. Raises paramcount.SpecError naming the file on anything it cannot
-    translate (an unsupported layer class names itself and the supported ones)."""
+    JSON text or a parsed dict. `fill`: a size for input axes Keras leaves open (`Input((None,))`, a
+    text model's length); without it such an axis is an error. Raises paramcount.SpecError naming
+    the file on anything it cannot translate (an unsupported layer class names itself and the
+    supported ones)."""
     config, path = read_config(source)
     try:
-        return _text(config, path, name)
+        return _text(config, path, name, fill)
     except _Fail as e:
         fail(path, None, str(e))
     except RecursionError:
@@ -741,18 +758,18 @@ def to_spec_text(source, name=None):
         fail(path, None, f"is not a well-formed Keras model config ({type(e).__name__}: {e})")
 
 
-def load(source, name=None):
+def load(source, name=None, fill=None):
     """The paramcount Spec of a Keras model (to_spec_text, then paramcount's own parser)."""
     from ..spec import load_text
 
     is_path = isinstance(source, os.PathLike) or (isinstance(source, str) and not source.lstrip().startswith("{"))
     path = os.fspath(source) if is_path else "<keras>"
     # Errors in the translated spec name its lines: `--emit-spec` prints that text.
-    return load_text(to_spec_text(source, name), f"{path} (translated)", path)
+    return load_text(to_spec_text(source, name, fill), f"{path} (translated)", path)
 
 
-def _text(config, path, name):
-    shape = _input_shape(config)
+def _text(config, path, name, fill):
+    shape = _input_shape(config, fill)
     tr = _Translator()
     items, _ = tr.model(config, _State(len(shape), _INPUT))
     if not items:
@@ -765,6 +782,8 @@ def _text(config, path, name):
         spec_shape = [shape[-1]] + list(shape[:-1])
         lines.append(f"# Input: Keras's {shape} is channels_last; paramcount writes channels first, so it is "
                      f"{spec_shape} here. The layout changes no count.")
+    if fill is not None and any(d is None for d in (_batch_shape_of(config) or [])[1:]):
+        lines.append(f"# Axes Keras leaves open (None) are {fill} here.")
     for note in tr.notes:
         lines.append("# " + _comment(note))
     model_name = name or config["config"].get("name") or "model"
