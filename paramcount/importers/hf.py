@@ -13,8 +13,10 @@ pooler for the encoders (bert, roberta: `BertModel`, `RobertaModel`; the `archit
 as BertForMaskedLM, is not counted). Ties are counted once, as `model.parameters()` does.
 
 Attention needs a sequence length: the spec's input is `max_position_embeddings` token ids
-(`n_positions` for gpt2 and t5). It changes no count except learned positions, which are sized by
-the config, not by the input.
+(`n_positions` for gpt2 and t5; roberta: less its `pad_token_id + 1` unused rows). It changes no
+count except learned positions, which are sized by the config, not by the input. A config without
+it gets transformers' default for the family (gpt2 1,024, bert and roberta 512, opt 2,048, t5 512)
+or, for the rotary families, which hold no position weights, 2,048.
 
 Fields read (`model_type` picks the family; each of the others changes a count): `vocab_size`,
 the width (`hidden_size`, `n_embd`, `d_model`), the depth (`num_hidden_layers`, `n_layer`, `num_layers`, `num_decoder_layers`), heads
@@ -342,7 +344,7 @@ def phi(c):
 
 def gpt2(c):
     d, layers, heads = c.get("n_embd"), c.get("n_layer"), c.get("n_head")
-    positions, vocab = c.get("n_positions"), c.get("vocab_size")
+    positions, vocab = c.get("n_positions", 1024), c.get("vocab_size")
     inner, eps = c.get("n_inner", 4 * d), c.get("layer_norm_epsilon", None, "num")
     body = [residual(norm("layernorm", "ln_1", eps), attention("attn", heads))]
     if c.get("add_cross_attention", False, "bool"):
@@ -378,7 +380,7 @@ def _encoder(c, family, length):
     embeddings = [{"name": "word_embeddings", "layers": [
         {"type": "embedding", "num_embeddings": c.get("vocab_size"), "embedding_dim": d}]},
         {"name": "position_embeddings", "layers": [
-            {"type": "embedding", "num_embeddings": c.get("max_position_embeddings"), "embedding_dim": d}]}]
+            {"type": "embedding", "num_embeddings": c.get("max_position_embeddings", 512), "embedding_dim": d}]}]
     types = c.get("type_vocab_size", 2)
     embeddings.append({"name": "token_type_embeddings", "layers": [
         {"type": "embedding", "num_embeddings": types, "embedding_dim": d}]})
@@ -394,21 +396,21 @@ def _encoder(c, family, length):
 
 
 def bert(c):
-    return _encoder(c, "bert", c.get("max_position_embeddings"))
+    return _encoder(c, "bert", c.get("max_position_embeddings", 512))
 
 
 def roberta(c):
     # RoBERTa's position table has max_position_embeddings rows, the first pad_token_id + 1 unused
     pad = c.data.get("pad_token_id", 1)
     pad = pad if isinstance(pad, int) and not isinstance(pad, bool) and pad >= 0 else 1
-    length = c.get("max_position_embeddings")
+    length = c.get("max_position_embeddings", 512)
     return _encoder(c, "roberta", max(length - pad - 1, 1))
 
 
 def opt(c):
     d, layers, heads = c.get("hidden_size"), c.get("num_hidden_layers"), c.get("num_attention_heads")
     proj, vocab = c.get("word_embed_proj_dim", d), c.get("vocab_size")
-    positions = c.get("max_position_embeddings")
+    positions = c.get("max_position_embeddings", 2048)
     bias = c.get("enable_bias", True, "bool")
     affine = c.get("layer_norm_elementwise_affine", True, "bool")
     before = c.get("do_layer_norm_before", True, "bool")
