@@ -9,7 +9,8 @@ the same input shape is analysed once and multiplied, so cost follows the spec, 
 from .errors import Problem, fail, quote
 from .expr import Expr, ExprError
 from .layers import Invalid
-from .limits import (MAX_ANALYSED, MAX_NESTING, MAX_PROBLEMS, MAX_RANK, MAX_REPORT_BITS, MAX_REPORT_DIGITS,
+from .limits import (MAX_ANALYSED, MAX_COUNT_BITS, MAX_COUNT_DIGITS, MAX_NESTING, MAX_PROBLEMS, MAX_RANK,
+                     MAX_REPORT_BITS, MAX_REPORT_DIGITS,
                      MAX_SIZE_BITS, MAX_SIZE_DIGITS)
 from .shapes import ShapeError, product
 from .tree import Group, Leaf, Use, finish, type_of
@@ -210,18 +211,23 @@ def _elements(tensors):
 class _Scope:
     """Where analysis stands: argument values, the path prefix, depth, and what errors should say."""
 
-    __slots__ = ("values", "prefix", "depth", "trainable", "where", "block_prefix")
+    __slots__ = ("values", "prefix", "depth", "trainable", "where", "block_prefix", "times")
 
-    def __init__(self, values, prefix, depth, trainable, where, block_prefix):
+    def __init__(self, values, prefix, depth, trainable, where, block_prefix, times=1):
         self.values, self.prefix, self.depth, self.trainable = values, prefix, depth, trainable
-        self.where, self.block_prefix = where, block_prefix
+        self.where, self.block_prefix, self.times = where, block_prefix, times
 
     def join(self, name):
         return f"{self.prefix}.{name}" if self.prefix else name
 
     def inside(self, prefix, trainable=True, depth=1):
         return _Scope(self.values, prefix, self.depth + depth, self.trainable and trainable, self.where,
-                      self.block_prefix)
+                      self.block_prefix, self.times)
+
+    def copied(self, times):
+        """The scope of `times` copies: how often what is inside occurs, bounded like any count."""
+        return _Scope(self.values, self.prefix, self.depth, self.trainable, self.where, self.block_prefix,
+                      self.times * times)
 
 
 class _Run:
@@ -231,6 +237,7 @@ class _Run:
         self.path, self.analysed, self.bits, self.owners = path, 0, 0, {}
         self.warnings, self.warned, self.sequence_seen, self.input_shape = [], set(), False, None
         self.repeats = {}  # path of a repeat -> [(first copy, copies)] for each run analysed once
+        self.blocks = set()  # paths of composites and block uses, for a tie that names one
 
     def owner(self, path):
         """The analysed layer at `path`, where a copy inside a run stands for the run's first copy."""
@@ -260,13 +267,18 @@ class _Run:
 
     def spend(self, scope, mark, path):
         """One analysis, and a long path costs by its length: the expansion stays bounded."""
-        self.analysed += 1 + len(path) // 256
+        self.analysed += 1 + len(path) // 64
         if self.analysed > MAX_ANALYSED:
-            self.fail(scope, mark, f"the spec expands to more than {MAX_ANALYSED:,} layer analyses "
-                                   "(a repeat whose input shape keeps changing is analysed copy by copy)")
+            self.fail(scope, mark, f"the spec expands to more than {MAX_ANALYSED:,} layer analyses (every use of a "
+                                   "block counts; a repeat counts once only while its copies keep the shape)")
 
     def record(self, node, scope, mark):
-        self.bits += node.counts.params_unshared.bit_length()
+        if not node.is_leaf and node.path:
+            self.blocks.add(node.path)
+        bits = node.counts.params_unshared.bit_length()
+        if bits > MAX_COUNT_BITS:  # Python will not print an int of 4,300 digits or more
+            self.fail(scope, mark, f"layer {quote(node.path)} would count more than {MAX_COUNT_DIGITS:,} digits")
+        self.bits += bits
         if self.bits > MAX_REPORT_BITS:  # hundreds of digits in every row: too much to print
             self.fail(scope, mark, f"the counts up to layer {quote(node.path)} hold more than "
                                    f"{MAX_REPORT_DIGITS:,} digits in all; the limit keeps output bounded")
@@ -305,7 +317,10 @@ def _item(run, item, shape, ids, scope):
     times = _repeat(run, item, scope)
     if times == 1:
         return _once(run, item, shape, ids, scope, path, item.name)
-    runs, i, copy_shape, copy_ids = [], 0, shape, ids
+    if (scope.times * times).bit_length() > MAX_COUNT_BITS:  # repeats inside repeats multiply
+        run.fail(scope, item.mark_of("repeat"), f"repeats inside repeats make more than {MAX_COUNT_DIGITS:,}-digit "
+                                                "copies of a layer; the limit keeps every count printable")
+    runs, i, copy_shape, copy_ids, scope = [], 0, shape, ids, scope.copied(times)
     while i < times:  # copies run by run: once a copy's output shape equals its input, the rest are alike
         report, out, out_ids = _once(run, item, copy_shape, copy_ids, scope, f"{path}.{i}", str(i))
         same = out == copy_shape and (out_ids == copy_ids or not _takes_ids(item))
@@ -313,8 +328,17 @@ def _item(run, item, shape, ids, scope):
         if item.shared and count != times:
             run.fail(scope, item.mark_of("shared"), f"shared copies of {quote(item.name)} must keep the shape: "
                                                     f"the first takes {dims(copy_shape)} and gives {dims(out)}")
-        runs.append((report, count))
-        run.repeats.setdefault(path, []).append((i, count))
+        previous = runs[-1][0] if runs else None
+        if previous is not None and previous.counts.as_dict() == report.counts.as_dict():
+            # Copies that change the shape but not the counts (a class token, a shrinking
+            # convolution's weights) share a row, so output follows the spec, not its expansion.
+            runs[-1] = (previous, runs[-1][1] + count)
+            previous.output_shape = out
+            start, n = run.repeats[path][-1]
+            run.repeats[path][-1] = (start, n + count)
+        else:
+            runs.append((report, count))
+            run.repeats.setdefault(path, []).append((i, count))
         i, copy_shape, copy_ids = i + count, out, out_ids
     if len(runs) == 1:
         report = runs[0][0]
@@ -357,7 +381,9 @@ def _repeat(run, item, scope):
     if isinstance(times, Expr):
         times = _evaluate(run, item, "repeat", times, scope)
         if not (isinstance(times, int) and not isinstance(times, bool) and times > 0):
-            run.fail(scope, item.mark_of("repeat"), f"repeat must be a positive integer, got {times!r}")
+            from .layers import describe
+
+            run.fail(scope, item.mark_of("repeat"), f"repeat must be a positive integer, got {describe(times)}")
     return times
 
 
@@ -472,6 +498,8 @@ def _tie(run, leaf, tensors, scope, what):
             from .errors import did_you_mean
 
             hint = did_you_mean(target, run.owners)
+        if any(c in run.blocks for c in candidates):
+            run.fail(scope, mark, f"tie: {quote(target)} is a block or a composite; a tie names one layer in it")
         run.fail(scope, mark, f"tie: no earlier layer {quote(target)}{hint}")
     if owner.tied_to is not None:  # a chain of ties ends at the first owner
         owner_path = owner.tied_to
@@ -497,7 +525,7 @@ def _use(run, use, shape, ids, scope, path, name, trainable):
         values[key] = value
     values["in_channels"], values["in_features"] = shape[0], shape[-1]
     inner = _Scope(values, path, scope.depth + 1, scope.trainable and trainable,
-                   f"{path} (block '{block.name}')", path)
+                   f"{path} (block '{block.name}')", path, scope.times)
     children, out, out_ids = _sequence(run, block.items, shape, ids, inner)
     counts = Counts()
     for c in children:
@@ -522,25 +550,26 @@ def _group(run, group, shape, ids, scope, path, name, trainable):
     if group.form == "sequence":
         children, out, out_ids = _sequence(run, group.body, shape, ids, inner)
     elif group.form == "residual":
-        children, out, _ = _sequence(run, group.body, shape, ids, inner)
-        other = shape
+        children, out, body_ids = _sequence(run, group.body, shape, ids, inner)
+        other, other_ids = shape, ids
         if group.shortcut is not None:
-            node, other, _ = _branch(run, group.shortcut, shape, ids, inner, path, "shortcut")
+            node, other, other_ids = _branch(run, group.shortcut, shape, ids, inner, path, "shortcut")
             children.append(node)
         if out != other:
             source = "the shortcut" if group.shortcut is not None else "the input (identity shortcut)"
             run.fail(scope, mark, f"{what}: the body gives {dims(out)} but {source} gives "
                                   f"{dims(other)}; they must be equal to be added")
-        out_ids = False
+        out_ids = body_ids and other_ids  # integers added stay integers, as in torch
     else:
-        children, outs = [], []
+        children, outs, all_ids = [], [], True
         for branch in group.branches:
-            node, o, _ = _branch(run, branch, shape, ids, inner, path, "branch")
+            node, o, branch_ids = _branch(run, branch, shape, ids, inner, path, "branch")
             children.append(node)
             outs.append(o)
+            all_ids = all_ids and branch_ids
         out = _merge(run, group, outs, scope, what)
         _check_out(run, scope, mark, what, out)
-        out_ids = False
+        out_ids = all_ids and group.merge == "concat"  # ids side by side are still ids
     counts = Counts()
     for c in children:
         counts.add(c.counts)
@@ -551,11 +580,14 @@ def _group(run, group, shape, ids, scope, path, name, trainable):
 
 def _merge(run, group, outs, scope, what):
     mark = group.mark_of("merge")
-    listed = " and ".join(dims(o) for o in outs)
+    listed = " and ".join(dims(o) for o in outs[:4]) + (f" and {len(outs) - 4:,} more" if len(outs) > 4 else "")
     if group.merge == "concat":
         rank = len(outs[0])
         axis = group.axis + rank if group.axis < 0 else group.axis
-        if any(len(o) != rank for o in outs) or not 0 <= axis < rank or any(
+        if all(len(o) == rank for o in outs) and not 0 <= axis < rank:
+            run.fail(scope, group.mark_of("axis"), f"{what}: axis {group.axis} is out of range for {listed} "
+                                                   f"(from {-rank} to {rank - 1})")
+        if any(len(o) != rank for o in outs) or any(
                 o[:axis] + o[axis + 1:] != outs[0][:axis] + outs[0][axis + 1:] for o in outs):
             run.fail(scope, group.mark_of("axis") if group.axis else mark,
                      f"{what} cannot concatenate {listed} on axis {group.axis}: "

@@ -78,6 +78,9 @@ class _Parser:
                                 "it may hold integers, argument names, + - * // and parentheses")
             if m.group(1) is not None and len(m.group(1)) > MAX_DIGITS:
                 raise ExprError(f"an integer may have at most {MAX_DIGITS} digits")
+            if m.group(1) is not None and len(m.group(1)) > 1 and m.group(1)[0] == "0":
+                # YAML 1.1 reads 010 as octal 8, Python refuses it: neither reading is safe to guess
+                raise ExprError(f"write {m.group(1)} without its leading zero")
             self.tokens.append(int(m.group(1)) if m.group(1) is not None else m.group(2) or m.group(3))
             pos = m.end()
         self.i, self.depth = 0, 0

@@ -14,4 +14,7 @@ MAX_REPORT_DIGITS = 200_000  # in the largest count of every layer together: bou
 MAX_REPORT_BITS = 664_386  # the same in bits: 200,000 × log2(10)
 MAX_NESTING = 64  # lists of layers inside composites and blocks, one inside another
 MAX_EXPR_CHARS = 200  # in one `${...}` expression; every intermediate result keeps to MAX_DIGITS
-MAX_ANALYSED = 100_000  # layer analyses in one spec: a repeat whose input shape keeps changing is analysed copy by copy
+MAX_ANALYSED = 10_000  # layer analyses in one spec, as many as a flat spec may list: a repeat whose input shape
+# keeps changing is analysed copy by copy, and branches of blocks of branches each once
+MAX_COUNT_DIGITS = 4_000  # in one count, or in the copies repeats inside repeats make (Python prints 4,300)
+MAX_COUNT_BITS = 13_288  # the same in bits: 4,000 × log2(10), rounded up

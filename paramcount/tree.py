@@ -106,8 +106,9 @@ class Parser:
         args = node.value.get("args")
         if args is not None and check.typed(args, "mapping", f"the args of block '{block.name}'"):
             for arg, value in args.value.items():
-                if not _IDENT.fullmatch(arg) or "-" in arg:
-                    check.add(args.keys[arg], f"argument name {quote(arg)} must be a word of letters, digits or '_'")
+                if not _IDENT.fullmatch(arg) or "-" in arg or len(arg) > 64:
+                    check.add(args.keys[arg], f"argument name {quote(arg)} must be a word of letters, digits or '_', "
+                                              "at most 64")
                 elif arg in ITEM_FIELDS or arg == "tie" or arg in SHAPE_NAMES:
                     check.add(args.keys[arg], f"argument name {quote(arg)} is reserved")
                 else:
@@ -128,23 +129,30 @@ class Parser:
             self.allowed, self.uses = saved
 
     def _refuse_cycles(self):
-        """A block that uses itself, directly or through others, is refused at the use that closes the loop."""
+        """A block that uses itself, directly or through others, is refused at the use that closes the loop.
+        Depth-first without recursion: a chain of thousands of blocks is as cheap as a short one."""
         state = {}  # name -> 1 while on the path, 2 when done
-
-        def visit(block, path):
-            state[block.name] = 1
-            for use in block.uses:
+        for start in self.blocks.values():
+            if start.name in state:
+                continue
+            path, stack = [start.name], [iter(start.uses)]
+            state[start.name] = 1
+            while stack:
+                use = next(stack[-1], None)
+                if use is None:
+                    state[path.pop()] = 2
+                    stack.pop()
+                    continue
                 target = use.block
                 if state.get(target.name) == 1:
-                    loop = " → ".join(path[path.index(target.name):] + [target.name])
-                    self.check.add(use.mark_of("type"), f"block '{target.name}' uses itself ({loop})")
+                    loop = path[path.index(target.name):] + [target.name]
+                    if len(loop) > 8:
+                        loop = loop[:3] + [f"… {len(loop) - 6} more …"] + loop[-3:]
+                    self.check.add(use.mark_of("type"), f"block '{target.name}' uses itself ({' → '.join(loop)})")
                 elif target.name not in state:
-                    visit(target, path + [target.name])
-            state[block.name] = 2
-
-        for block in self.blocks.values():
-            if block.name not in state:
-                visit(block, [block.name])
+                    state[target.name] = 1
+                    path.append(target.name)
+                    stack.append(iter(target.uses))
 
     # -- lists and items -----------------------------------------------------------------
 
@@ -238,8 +246,8 @@ class Parser:
             self.check.add(entry.mark, f"{quote(entry.value)}: {e}")
             return None
         for name in sorted(expr.names() - self.allowed):
-            known = ", ".join(sorted(self.allowed))
-            self.check.add(entry.mark, f"{quote(entry.value)} names no argument '{name}'"
+            known = _listed(sorted(self.allowed))
+            self.check.add(entry.mark, f"{quote(entry.value)} names no argument {quote(name)}"
                                        f"{did_you_mean(name, self.allowed)} (known here: {known})")
         return expr
 
@@ -332,7 +340,7 @@ class Parser:
                 continue
             if key not in block.params:
                 hint = did_you_mean(key, block.params)
-                known = ", ".join(block.params) or "none"
+                known = _listed(list(block.params)) or "none"
                 check.add(node.keys[key], f"{quote(key)} is not an argument of block '{block.name}'{hint} (arguments: {known})")
                 continue
             y = entry.y
@@ -348,6 +356,11 @@ class Parser:
         if self.uses is not None:
             self.uses.append(use)
         return use
+
+
+def _listed(names, most=10):
+    """Names for a message: the first few, and how many more."""
+    return ", ".join(names[:most]) + (f", and {len(names) - most:,} more" if len(names) > most else "")
 
 
 def _has_expr(value):

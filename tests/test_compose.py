@@ -136,7 +136,8 @@ def test_a_repeat_that_keeps_changing_the_shape_is_bounded():
     text = "input: [4, 100000000]\nlayers:\n  - {type: conv1d, filters: 4, kernel_size: 3, repeat: 1000000000}\n"
     with pytest.raises(SpecError) as e:
         analyze(load_text(text, "spec.yaml"))
-    assert "the spec expands to more than 100,000 layer analyses" in str(e.value) or "digits in all" in str(e.value)
+    assert str(e.value) == ("spec.yaml:3:5: the spec expands to more than 10,000 layer analyses (every use of a block "
+                            "counts; a repeat counts once only while its copies keep the shape)")
 
 
 def test_tie_counts_the_weights_once_transposed():
@@ -383,3 +384,54 @@ def test_the_readme_json_of_a_composed_spec_is_what_paramcount_prints(tmp_path):
     doc = json.loads(shown)
     # wte 100·8 = 800; h: 2 × ((8·32 + 32) + (32·8 + 8)) = 2 × 552 = 1,104; head tied to wte: 0.
     assert doc["totals"]["params"] == 1_904 == sum(leaf["params"] * leaf["copies"] for leaf in doc["layers"])
+
+
+def test_nested_repeats_cannot_make_an_unprintable_count():
+    """Fifteen 300-digit repeats inside each other made a 4,500-digit count: Python's ValueError."""
+    text = "input: [4]\nlayers:\n" + "".join("  " * i + f"  - type: sequence\n" + "  " * i + f"    repeat: 1{'0' * 299}\n"
+                                          + "  " * i + "    layers:\n" for i in range(15)) + "  " * 15 + "  - {type: dense, units: 4}\n"
+    (line,) = errors(text)
+    assert line.endswith("repeats inside repeats make more than 4,000-digit copies of a layer; the limit keeps "
+                         "every count printable")
+
+
+def test_copies_that_change_the_shape_but_not_the_counts_share_a_row():
+    r = report("""\
+        input: [4, 8]
+        layers:
+          - {type: class_token, repeat: 9000}
+    """)
+    # one [1, 8] token a copy: 8 × 9,000 = 72,000; the shape grows by one row a copy.
+    assert r.totals.params == 72_000 and r.layers[0].output_shape == (9_004, 8)
+    assert len(list(r.leaves())) == 1
+
+
+def test_messages_list_a_few_names_and_shapes():
+    args = ", ".join(f"a{i}: 1" for i in range(30))
+    (line,) = errors(f"""\
+        input: [4]
+        blocks:
+          b:
+            args: {{{args}}}
+            layers: [{{type: relu}}]
+        layers: [{{type: b, y: 2}}]
+    """)
+    assert line.endswith("(arguments: a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, and 20 more)")
+    assert "write 010 without its leading zero" in errors("""\
+        input: [4]
+        blocks:
+          b:
+            layers: [{type: dense, units: "${010}"}]
+        layers: [{type: b}]
+    """)[0]
+
+
+def test_ids_pass_through_a_concat_and_a_residual_of_shape_only_layers():
+    r = report("""\
+        input: [6]
+        layers:
+          - {type: parallel, branches: [[{type: dropout}], [{type: dropout}]]}
+          - {type: residual, body: [{type: dropout}]}
+          - {type: embedding, num_embeddings: 10, embedding_dim: 3}
+    """)
+    assert r.totals.params == 30 and r.layers[-1].output_shape == (12, 3)
