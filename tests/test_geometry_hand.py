@@ -301,6 +301,10 @@ HAND = [
     ([2, 7, 5], "type: subsample2d, kernel_size: [2, 3]", [2, 3, 1], dict(w=2, b=2, p=4)),
     # rbf (LeNet-1998's output): 10 centres of 84: 840, no bias.
     ([84], "type: rbf, units: 10", [10], dict(w=840, b=0, p=840)),
+    # moe: router 8x4 = 32 + 4 bias; 4 gated experts of gate 8x16, up 8x16, down 16x8 = 384 weights each
+    # (1,536) with biases 16 + 16 + 8 = 40 each (160): weights 32 + 1,536 = 1,568, biases 4 + 160 = 164.
+    ([5, 8], "type: moe, num_experts: 4, top_k: 2, hidden: 16, bias: true, router_bias: true", [5, 8],
+     dict(w=1568, b=164, p=1732)),
     # LeNet-1998's C3: its Table I connects 6 maps to 3 inputs, 6 + 3 maps to 4, 1 to all 6:
     # 18 + 36 + 6 = 60 links of 5x5: 1,500 weights, 16 biases: 1,516 (the paper's figure);
     # 14 - 5 + 1 = 10; unshared 100 positions * 1,516 = 151,600.
