@@ -41,7 +41,47 @@ def _refuse_unless_regular(path: str, mode: int) -> None:
 
 
 def load_file(path: str, source: str | None = None, name: str | None = None) -> Spec:
-    """A spec from a regular file, symlinks followed; errors name `path` as given."""
+    """A spec from a regular file, symlinks followed; errors name `path` as given. A Hugging Face
+    config.json or a Keras model (.keras, to_json()) is translated into a spec first."""
+    return load_text(*file_text(path, source, name))
+
+
+def file_text(path: str, source: str | None = None, name: str | None = None) -> tuple[str, str, str, str | None]:
+    """(spec text, path for its errors, source, default name) of a file: what load_file parses and
+    `--emit-spec` prints."""
+    if path.endswith(".keras"):  # a zip of config and weights: only its config.json is read
+        try:
+            _refuse_unless_regular(path, os.stat(path).st_mode)
+        except OSError as e:
+            fail(path, None, f"cannot read: {e.strerror or e}")
+        from .importers import keras
+
+        return keras.to_spec_text(path), f"{path} (translated)", source or path, name
+    return translated(decode(read_file(path), path), path, source or path, name)
+
+
+def translated(text: str, path: str, source: str, name: str | None) -> tuple[str, str, str, str | None]:
+    """JSON that is a Hugging Face config or a Keras model's becomes a spec; anything else is one
+    already (JSON is YAML too)."""
+    if not (text.lstrip().startswith("{") and (path.endswith(".json") or path == "<stdin>")):
+        return text, path, source, name
+    import json
+
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return text, path, source, name  # YAML's parser says what is wrong, where
+    from .importers import hf, keras
+
+    if hf.is_config(data):
+        return hf.read(text, path)[1], f"{path} (translated)", source, name
+    if keras.looks_like_keras(data):
+        return keras.to_spec_text(data), f"{path} (translated)", source, name
+    return text, path, source, name
+
+
+def read_file(path: str) -> bytes:
+    """A regular file's bytes, at most MAX_READ of them, symlinks followed; errors name `path`."""
     try:
         _refuse_unless_regular(path, os.stat(path).st_mode)  # refused before opening: opening a device acts
         # Checked again on what was opened, in case the path changed in between; O_NONBLOCK keeps
@@ -61,7 +101,7 @@ def load_file(path: str, source: str | None = None, name: str | None = None) -> 
     except (OSError, ValueError) as e:  # ValueError: a NUL in the path
         hint = _preset_hint(path) if isinstance(e, FileNotFoundError) else ""
         fail(path, None, f"cannot read: {getattr(e, 'strerror', None) or e}{hint}")
-    return load_text(decode(data, path), path, source or path, name)
+    return data
 
 
 def _preset_hint(path):
@@ -127,14 +167,14 @@ def _wait_readable(fd: int) -> None:
 
 
 def load_stdin() -> Spec:
-    return load_text(decode(read_stdin(), "<stdin>"), "<stdin>", "<stdin>", "stdin")
+    return load_text(*translated(decode(read_stdin(), "<stdin>"), "<stdin>", "<stdin>", "stdin"))
 
 
 def load(arg: str) -> Spec:
     """What the command line means by SPEC: '-', a path, or a preset name."""
     if arg == "-":
         return load_stdin()
-    if os.path.lexists(arg) or os.sep in arg or arg.endswith((".yaml", ".yml")):
+    if os.path.lexists(arg) or os.sep in arg or arg.endswith((".yaml", ".yml", ".json", ".keras")):
         return load_file(arg)
     if arg in preset_names():
         return load_preset(arg)
