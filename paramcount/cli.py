@@ -651,7 +651,7 @@ Examples:
 @click.argument("type_name", metavar="[TYPE]", required=False)
 @click.option("--wide", is_flag=True, help="Every column of the table, however wide the terminal.")
 def layers_command(type_name, wide):
-    """List the layer types, or show one TYPE's fields, defaults and shape rule."""
+    """List the layer types, or show one TYPE's fields, defaults, what it does to a shape, and notes."""
     from .layers import REGISTRY
 
     if type_name is None:
@@ -693,7 +693,7 @@ def layer_help(kind):
         lines.append("Other frameworks' names: " + ", ".join(f"{a} -> {b}" for a, b in aliases.items()) + ".")
     rule = type(kind).__doc__
     if rule and rule is not LayerType.__doc__:
-        lines.append("Shape rule: " + " ".join(rule.split()))
+        lines.append("Notes: " + " ".join(rule.split()))
     return lines
 
 

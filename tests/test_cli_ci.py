@@ -191,7 +191,7 @@ def test_layers_type_shows_fields_defaults_and_docs():
     assert "  stride          (1)" in lines
     assert "  bias            (true)" in lines
     rule = run("layers", "relu").stdout
-    assert "Shape rule: Shape-preserving layers without parameters" in rule
+    assert "Notes: Shape-preserving layers without parameters" in rule
 
 
 @pytest.mark.parametrize("word,hint", [("convv2d", "conv2d"), ("linear", "dense")])
