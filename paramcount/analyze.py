@@ -6,6 +6,9 @@ and copies that share weights (`repeat` with `shared`) count one set. A repeat w
 the same input shape is analysed once and multiplied, so cost follows the spec, not its expansion.
 """
 
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
 from .errors import Problem, fail, quote
 from .expr import Expr, ExprError
 from .layers import Invalid
@@ -14,6 +17,9 @@ from .limits import (MAX_ANALYSED, MAX_COUNT_BITS, MAX_COUNT_DIGITS, MAX_NESTING
                      MAX_SIZE_BITS, MAX_SIZE_DIGITS)
 from .shapes import ShapeError, product
 from .tree import Group, Leaf, Use, finish, type_of
+
+if TYPE_CHECKING:
+    from .spec import Spec
 
 COUNTS = ("weights", "biases", "trainable", "non_trainable", "params", "params_unshared")
 BUDGET_KEYS = ("max_params", "max_trainable", "max_params_unshared", "max_layer_params")
@@ -25,8 +31,15 @@ CONV2D_TYPES = frozenset({"conv2d", "depthwise_conv2d", "separable_conv2d", "con
 
 class Counts:
     __slots__ = COUNTS
+    weights: int
+    biases: int
+    trainable: int
+    non_trainable: int
+    params: int
+    params_unshared: int
 
-    def __init__(self, weights=0, biases=0, state=0, trainable=True, unshared=None):
+    def __init__(self, weights: int = 0, biases: int = 0, state: int = 0, trainable: bool = True,
+                 unshared: int | None = None) -> None:
         """From a layer's weight, bias and state (non-trainable buffer) element counts."""
         learned = weights + biases
         self.weights, self.biases = weights, biases
@@ -36,16 +49,16 @@ class Counts:
         self.params_unshared = self.params if unshared is None else unshared
 
     @property
-    def state(self):
+    def state(self) -> int:
         """Non-trainable buffers (BatchNorm's running statistics): not in PyTorch's parameters()."""
         return self.params - self.weights - self.biases
 
-    def add(self, other, times=1):
+    def add(self, other: "Counts", times: int = 1) -> "Counts":
         for k in COUNTS:
             setattr(self, k, getattr(self, k) + getattr(other, k) * times)
         return self
 
-    def as_dict(self):
+    def as_dict(self) -> dict[str, int]:
         return {k: getattr(self, k) for k in COUNTS}
 
 
@@ -58,6 +71,19 @@ class LayerReport:
 
     __slots__ = ("name", "path", "depth", "type", "activation", "input_shape", "output_shape", "counts",
                  "tensors", "children", "repeat", "shared", "tied_to")
+    name: str
+    path: str
+    depth: int
+    type: str
+    activation: str | None
+    input_shape: tuple[int, ...]
+    output_shape: tuple[int, ...]
+    counts: Counts
+    tensors: list[Any] | None
+    children: list["LayerReport"]
+    repeat: int
+    shared: bool
+    tied_to: str | None
 
     def __init__(self, name, type_, activation, input_shape, output_shape, counts, tensors, children=(),
                  path=None, depth=0, repeat=1, shared=False, tied_to=None):
@@ -68,10 +94,10 @@ class LayerReport:
         self.repeat, self.shared, self.tied_to = repeat, shared, tied_to
 
     @property
-    def is_leaf(self):
+    def is_leaf(self) -> bool:
         return self.tensors is not None
 
-    def as_dict(self, times=1, copies=1):
+    def as_dict(self, times: int = 1, copies: int = 1) -> dict[str, Any]:
         """A leaf's JSON object: the core keys (counts of one copy), then where it sits, how often it
         occurs and how many copies of its weights the totals hold (sum of params × copies = total)."""
         d = {"name": self.path, "type": self.type,
@@ -83,7 +109,7 @@ class LayerReport:
         d.update(path=self.path, depth=self.depth, repeat=times, copies=copies, tied_to=self.tied_to)
         return d
 
-    def tree_dict(self, index):
+    def tree_dict(self, index: Mapping[int, int]) -> dict[str, Any]:
         """A composite's JSON object with its children; a leaf is {"layer": its index in `layers`}."""
         if self.is_leaf:
             i = index[id(self)]
@@ -105,8 +131,14 @@ class Budget:
     """
 
     __slots__ = ("key", "limit", "value", "layer", "mark", "within")
+    key: str
+    limit: int
+    value: int
+    layer: str | None
+    mark: Any
+    within: bool
 
-    def __init__(self, key, limit, value, layer=None, mark=None):
+    def __init__(self, key: str, limit: int, value: int, layer: str | None = None, mark: Any = None) -> None:
         self.key, self.limit, self.value, self.layer, self.mark = key, limit, value, layer, mark
         self.within = value <= limit
 
@@ -117,8 +149,20 @@ class Budget:
 class Report:
     __slots__ = ("name", "description", "source", "path", "input_shape", "layers", "totals",
                  "max_params", "budget_mark", "within", "budgets", "warnings")
+    name: str
+    description: str | None
+    source: str
+    path: str
+    input_shape: tuple[int, ...]
+    layers: list[LayerReport]
+    totals: Counts
+    max_params: int | None
+    budget_mark: Any
+    within: bool
+    budgets: list[Budget]
+    warnings: list[Any]
 
-    def __init__(self, **kw):
+    def __init__(self, **kw: Any) -> None:
         for k in self.__slots__:
             setattr(self, k, kw.get(k))
         if self.budgets is None:
@@ -126,7 +170,7 @@ class Report:
         if self.warnings is None:
             self.warnings = []
 
-    def largest_layer(self):
+    def largest_layer(self) -> tuple[int, str | None]:
         """(params of one copy, dotted path) of the leaf with the most parameters, the first of equals;
         (0, None) without leaves. Counts exclude tied tensors, as in `layers`."""
         best, path = 0, None
@@ -138,7 +182,7 @@ class Report:
                 best, path = params, leaf.path
         return best, path
 
-    def leaves(self):
+    def leaves(self) -> Iterator[tuple[LayerReport, int, int]]:
         """(leaf, times, copies) in order: `times` how often the leaf occurs (the product of enclosing
         repeats), `copies` how many sets of its weights the totals hold (shared repeats hold one)."""
         todo = [(node, 1, 1) for node in reversed(self.layers)]
@@ -151,13 +195,13 @@ class Report:
                 todo += [(c, times, copies) for c in reversed(node.children)]
 
     @property
-    def sharing_tenths(self):
+    def sharing_tenths(self) -> int | None:
         """How many times more parameters without weight sharing, in tenths; None when no layer shares."""
         t = self.totals
         return _tenths(t.params_unshared, t.params) if t.params and t.params_unshared != t.params else None
 
     @property
-    def memory_fp32(self):
+    def memory_fp32(self) -> tuple[int, str]:
         """The parameters' size at 4 bytes each: (bytes, "B"), or (tenths, "KiB" / "MiB" / "GiB")."""
         nbytes = self.totals.params * 4
         for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
@@ -165,7 +209,7 @@ class Report:
                 return _tenths(nbytes, scale), unit
         return nbytes, "B"
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         leaves, index = [], {}
         for leaf, times, copies in self.leaves():
             index.setdefault(id(leaf), len(leaves))
@@ -605,7 +649,7 @@ def _merge(run, group, outs, scope, what):
     return tuple(out)
 
 
-def analyze(spec, max_params=None, limits=None):
+def analyze(spec: "Spec", max_params: int | None = None, limits: Mapping[str, int | None] | None = None) -> Report:
     """A Report of `spec`. `limits` maps budget keys (BUDGET_KEYS) to limits from options, and
     `max_params` is one more for max_params; where the spec's `budget` sets a key too, the stricter
     counts (the spec's, with its mark, when they are equal)."""

@@ -10,12 +10,16 @@ import re
 import subprocess
 import tempfile
 from fractions import Fraction
+from typing import TYPE_CHECKING, Any
 
 from . import render
 from .errors import clean, fail
 from .limits import MAX_BYTES
 from .sources import load
-from .spec import decode, load_text
+from .spec import Spec, decode, load_text
+
+if TYPE_CHECKING:
+    from .analyze import LayerReport, Report
 
 TOTALS = ("params", "trainable", "non_trainable", "weights", "biases")
 COUNT_KEYS = ("weights", "biases", "trainable", "non_trainable", "params", "params_unshared")
@@ -27,7 +31,7 @@ _DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
 # -- OLD and NEW ---------------------------------------------------------------------------------
 
 
-def is_git_revision(arg):
+def is_git_revision(arg: str) -> bool:
     """Whether `diff` reads `arg` from git: `REV:PATH`, unless a file of that name exists (a file wins),
     it is '-', it starts with '-' (never handed to git as an option) or it is a Windows drive path."""
     if ":" not in arg or arg.startswith("-") or os.path.lexists(arg):
@@ -35,7 +39,7 @@ def is_git_revision(arg):
     return not (os.name == "nt" and _DRIVE.match(arg))
 
 
-def load_revision(arg):
+def load_revision(arg: str) -> Spec:
     """A spec as `paramcount diff` reads OLD and NEW: a file, a preset name, '-' (standard input), or
     `REV:PATH`, the file PATH at git revision REV (`HEAD~1:models/net.yaml`), read with `git show REV:PATH`
     in the current directory (no checkout; PATH is relative to the repository's root, or `./PATH` to
@@ -106,22 +110,29 @@ class Side:
     it occurs, `copies` how many sets of its weights the totals hold; `total` = params × copies."""
 
     __slots__ = ("path", "type", "output_shape", "counts", "times", "copies", "index")
+    path: str
+    type: str
+    output_shape: tuple[int, ...]
+    counts: dict[str, int]
+    times: int
+    copies: int
+    index: int
 
-    def __init__(self, leaf, times, copies, index):
+    def __init__(self, leaf: "LayerReport", times: int, copies: int, index: int) -> None:
         d = leaf.as_dict(times, copies)
         self.path, self.type, self.output_shape = leaf.path, leaf.type, tuple(leaf.output_shape)
         self.counts = {k: d[k] for k in COUNT_KEYS}
         self.times, self.copies, self.index = times, copies, index
 
     @property
-    def total(self):
+    def total(self) -> int:
         return self.counts["params"] * self.copies
 
-    def same(self, other):
+    def same(self, other: "Side") -> bool:
         return (self.type == other.type and self.output_shape == other.output_shape and self.counts == other.counts
                 and self.copies == other.copies and self.times == other.times)
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         d = {"path": self.path, "type": self.type, "output_shape": list(self.output_shape)}
         d.update(self.counts)
         d.update(repeat=self.times, copies=self.copies, total_params=self.total)
@@ -135,21 +146,24 @@ class LayerDiff:
     renamed (paired by position) is unchanged, its old path in `old.path`."""
 
     __slots__ = ("status", "old", "new")
+    status: str
+    old: Side | None
+    new: Side | None
 
-    def __init__(self, old, new):
+    def __init__(self, old: Side | None, new: Side | None) -> None:
         self.old, self.new = old, new
         self.status = ("added" if old is None else "removed" if new is None
                        else "unchanged" if old.same(new) else "changed")
 
     @property
-    def path(self):
-        return (self.new or self.old).path
+    def path(self) -> str:
+        return (self.new or self.old).path  # type: ignore[union-attr]  # never both None
 
     @property
-    def change(self):
+    def change(self) -> int:
         return (self.new.total if self.new else 0) - (self.old.total if self.old else 0)
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "status": self.status,
                 "old": self.old.to_dict() if self.old else None,
                 "new": self.new.to_dict() if self.new else None,
@@ -161,38 +175,41 @@ class TotalDiff:
     of old (None when old is 0: growth from nothing is "new")."""
 
     __slots__ = ("key", "old", "new")
+    key: str
+    old: int
+    new: int
 
-    def __init__(self, key, old, new):
+    def __init__(self, key: str, old: int, new: int) -> None:
         self.key, self.old, self.new = key, old, new
 
     @property
-    def change(self):
+    def change(self) -> int:
         return self.new - self.old
 
     @property
-    def tenths(self):
+    def tenths(self) -> int | None:
         return None if self.old == 0 else percent_tenths(self.old, self.new)
 
     @property
-    def percent(self):
+    def percent(self) -> str:
         """'+13.4', '-2.0', '0.0', or 'new' (from 0 to more), or '0.0' (0 to 0)."""
         if self.old == 0:
             return "new" if self.new else "0.0"
         return signed_tenths(self.tenths)
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         return {"old": self.old, "new": self.new, "change": self.change, "percent": self.percent,
                 "percent_tenths": self.tenths if self.old else None}
 
 
-def percent_tenths(old, new):
+def percent_tenths(old: int, new: int) -> int:
     """(new - old) / old in tenths of a percent, rounded half away from zero, integers only; old > 0."""
     change = new - old
     tenths = (abs(change) * 2000 + old) // (2 * old)
     return tenths if change >= 0 else -tenths
 
 
-def signed_tenths(tenths):
+def signed_tenths(tenths: int) -> str:
     """134 -> '+13.4', -20 -> '-2.0', 0 -> '0.0'."""
     sign = "+" if tenths > 0 else "-" if tenths < 0 else ""
     return sign + render.decimal(abs(tenths))
@@ -205,18 +222,22 @@ class Diff:
     in the old one; `totals`: a TotalDiff per key of TOTALS; `changed`: whether anything differs."""
 
     __slots__ = ("old", "new", "layers", "totals")
+    old: "Report"
+    new: "Report"
+    layers: list[LayerDiff]
+    totals: dict[str, TotalDiff]
 
-    def __init__(self, old, new, layers, totals):
+    def __init__(self, old: "Report", new: "Report", layers: list[LayerDiff], totals: dict[str, TotalDiff]) -> None:
         self.old, self.new, self.layers, self.totals = old, new, layers, totals
 
     @property
-    def changed(self):
+    def changed(self) -> bool:
         return any(d.status != "unchanged" for d in self.layers) or any(t.change for t in self.totals.values())
 
-    def count(self, status):
+    def count(self, status: str) -> int:
         return sum(1 for d in self.layers if d.status == status)
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         """The JSON of a diff:
 
             {"schema_version": 1,
@@ -315,7 +336,7 @@ def _lcs(a, b):
     return out
 
 
-def diff_reports(old, new):
+def diff_reports(old: "Report", new: "Report") -> Diff:
     """A Diff of two Reports: leaf layers matched by path, then the rest by position (equal types
     in the same order), each added / removed / changed / unchanged; each total's change."""
     a, b = _sides(old), _sides(new)

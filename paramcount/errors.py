@@ -1,6 +1,8 @@
 """One error type with a location, so every failure prints as PATH:LINE:COL."""
 
 import re
+from collections.abc import Iterable
+from typing import Any, NoReturn
 
 # What YAML counts as a line break (libyaml and PyYAML alike).
 _BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
@@ -66,26 +68,32 @@ class Problem:
     """A message at a 1-based line and column of a source."""
 
     __slots__ = ("path", "line", "col", "message")
+    path: str
+    line: int
+    col: int
+    message: str
 
-    def __init__(self, path, line, col, message):
+    def __init__(self, path: str, line: int, col: int, message: str) -> None:
         self.path, self.line, self.col, self.message = path, line, col, message
 
     @classmethod
-    def at(cls, path, mark, message):
+    def at(cls, path: str, mark: Any, message: str) -> "Problem":
         """From a YAML mark (None: the start of the file)."""
         return cls(path, *position(mark), message)
 
-    def __str__(self):  # one line, whatever the path or message hold; a path as long as any can be
+    def __str__(self) -> str:  # one line, whatever the path or message hold; a path as long as any can be
         return f"{clean(self.path, PATH_LIMIT)}:{self.line}:{self.col}: {one_line(self.message)}"
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Problem({str(self)!r})"
 
 
 class SpecError(Exception):
     """Bad input: one or more problems, reported in file order."""
 
-    def __init__(self, problems, ordered=False):
+    problems: list[Problem]
+
+    def __init__(self, problems: Iterable[Problem], ordered: bool = False) -> None:
         self.problems = list(problems) if ordered else sorted(problems, key=lambda p: (p.line, p.col))
         super().__init__("\n".join(map(str, self.problems)))
 
@@ -94,7 +102,7 @@ class LimitExceeded(SpecError):
     """A bound on hostile input was reached: the check stops here rather than collecting more."""
 
 
-def fail(path, mark, message):
+def fail(path: str, mark: Any, message: str) -> NoReturn:
     raise SpecError([Problem.at(path, mark, message)])
 
 

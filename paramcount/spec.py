@@ -4,6 +4,7 @@ The YAML is composed (never constructed) with libyaml's safe loader where presen
 """
 
 import re
+from typing import Any
 
 import yaml
 
@@ -162,8 +163,19 @@ class Node:
 class Spec:
     __slots__ = ("name", "description", "input_shape", "max_params", "budget_mark", "budgets", "layers", "blocks",
                  "path", "source", "node")
+    name: str
+    description: str | None
+    input_shape: tuple[int, ...]
+    max_params: int | None
+    budget_mark: Any
+    budgets: dict[str, tuple[int, Any]]
+    layers: list[Any]
+    blocks: dict[str, Any]
+    path: str
+    source: str
+    node: Any
 
-    def __init__(self, **kw):
+    def __init__(self, **kw: Any) -> None:
         for k in self.__slots__:
             setattr(self, k, kw.get(k))
 
@@ -178,7 +190,7 @@ _SCALE = {"": 0, "k": 3, "K": 3, "M": 6, "B": 9, "G": 9, "T": 12}  # powers of t
 SIZE_EXAMPLES = "61706, 60k, 1.5M, 7B, 1e8 or 100_000_000"
 
 
-def parse_size(text):
+def parse_size(text: str) -> int:
     """'61706', '60k', '1.5M', '7B', '1e8', '1.5e9', '100_000_000' to an int, exactly; ValueError for
     anything else, a result that is not a whole number included."""
     m = re.fullmatch(_SIZE, text)
@@ -523,7 +535,7 @@ def _check_tags(check, y):
                 todo += pair
 
 
-def load_text(text, path="<string>", source=None, name=None):
+def load_text(text: str, path: str = "<string>", source: str | None = None, name: str | None = None) -> Spec:
     """A spec from YAML text; `path` is what errors name, and its stem the default model name."""
     if name is None:
         stem = path.replace("\\", "/").rsplit("/", 1)[-1].rsplit(".", 1)[0]
