@@ -70,7 +70,7 @@ class LayerReport:
     """
 
     __slots__ = ("name", "path", "depth", "type", "activation", "input_shape", "output_shape", "counts",
-                 "tensors", "children", "repeat", "shared", "tied_to")
+                 "tensors", "children", "repeat", "shared", "tied_to", "active")
     name: str
     path: str
     depth: int
@@ -92,6 +92,7 @@ class LayerReport:
         self.counts, self.tensors, self.children = counts, tensors, list(children)
         self.path, self.depth = path if path is not None else name, depth
         self.repeat, self.shared, self.tied_to = repeat, shared, tied_to
+        self.active = None  # a routed mixture of experts: the params one token runs through, one copy
 
     @property
     def is_leaf(self) -> bool:
@@ -209,11 +210,24 @@ class Report:
                 return _tenths(nbytes, scale), unit
         return nbytes, "B"
 
+    @property
+    def active_params(self) -> int | None:
+        """With routed experts (`moe`), the parameters one token runs through: every other layer, and
+        the router and top_k experts of each mixture (embeddings included, as Mistral counts). None
+        for a model without experts."""
+        total, routed = 0, False
+        for leaf, _, copies in self.leaves():
+            one = leaf.counts.params // (leaf.repeat if leaf.repeat > 1 and not leaf.shared else 1)
+            routed = routed or leaf.active is not None
+            total += (one if leaf.active is None else leaf.active) * copies
+        return total if routed else None
+
     def to_dict(self) -> dict[str, Any]:
         leaves, index = [], {}
         for leaf, times, copies in self.leaves():
             index.setdefault(id(leaf), len(leaves))
             leaves.append(leaf.as_dict(times, copies))
+        active = self.active_params
         return {
             "schema_version": 1,
             "name": self.name,
@@ -222,6 +236,7 @@ class Report:
             "layers": leaves,
             "tree": [node.tree_dict(index) for node in self.layers],
             "totals": self.totals.as_dict(),
+            **({} if active is None else {"active_params": active}),
             "budget": self._budget_dict(),
         }
 
@@ -504,6 +519,8 @@ def _leaf(run, leaf, shape, ids, scope, path, name, trainable):
     counts = Counts(*_elements(counted), trainable and scope.trainable, unshared)
     report = LayerReport(name, kind.name, cfg.get("activation"), shape, out, counts, tensors, (),
                          path, scope.depth, tied_to=tied_to)
+    if hasattr(kind, "active_weights"):
+        report.active = sum(_elements(kind.active_weights(cfg, shape, out)))
     run.owners.setdefault(path, report)
     return run.record(report, scope, leaf.node.mark), out, ids and getattr(kind, "keeps_ids", False)
 

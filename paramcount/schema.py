@@ -289,9 +289,12 @@ def output_schema():
                   "input_shape": shape, "layers": {"type": "array", "items": {"$ref": "#/$defs/layer"}},
                   "tree": {"type": "array", "items": {"$ref": "#/$defs/node"}},
                   "totals": obj(counts, "the whole model; tied tensors and shared copies counted once"),
+                  "active_params": {"type": "integer", "minimum": 0, "description": (
+                      "only with routed experts (moe): the parameters one token runs through")},
                   "budget": {**obj({"max_params": budget, "within": {"type": "boolean"}}, "the limit (null: none)"),
                              "patternProperties": {"^max_": budget}}},
-                 "one spec's report")
+                 "one spec's report", ["schema_version", "name", "source", "input_shape", "layers", "tree", "totals",
+                                       "budget"])
     position = {"type": ["integer", "null"], "minimum": 1}
     failure = obj({"source": text, "problems": {"type": "array", "items": obj(
         {"line": position, "column": position, "message": text}, "a problem at a 1-based line and column",

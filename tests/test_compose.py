@@ -435,3 +435,17 @@ def test_ids_pass_through_a_concat_and_a_residual_of_shape_only_layers():
           - {type: embedding, num_embeddings: 10, embedding_dim: 3}
     """)
     assert r.totals.params == 30 and r.layers[-1].output_shape == (12, 3)
+
+
+def test_active_parameters_of_a_mixture_of_experts():
+    r = report("""\
+        input: [5, 8]
+        layers:
+          - {type: moe, num_experts: 4, top_k: 2, hidden: 16, repeat: 2}
+          - {type: dense, units: 3}
+    """)
+    # one moe: router 8·4 = 32; 4 experts of 3 matrices 8·16 = 128: 1,536; total 1,568, active 32 + 2 · 384 = 800.
+    # two copies: 3,136 in all, 1,600 active; the dense 8·3 + 3 = 27 is always active.
+    assert r.totals.params == 3_163 and r.active_params == 1_627
+    assert r.to_dict()["active_params"] == 1_627
+    assert report("input: [4]\nlayers: [{type: dense, units: 2}]\n").active_params is None
