@@ -449,3 +449,18 @@ def test_active_parameters_of_a_mixture_of_experts():
     assert r.totals.params == 3_163 and r.active_params == 1_627
     assert r.to_dict()["active_params"] == 1_627
     assert report("input: [4]\nlayers: [{type: dense, units: 2}]\n").active_params is None
+
+
+def test_the_readme_hugging_face_example_is_what_paramcount_prints(tmp_path):
+    import re
+    import shutil
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("### Hugging Face `config.json`"):]
+    shown = re.findall(r"```\n(.*?)```", section, re.S)[0]
+    shutil.copy(ROOT / "tests" / "hf_configs" / "mistral-7b.json", tmp_path / "config.json")
+    out = subprocess.run([sys.executable, "-m", "paramcount", "config.json", "--depth", "1"], capture_output=True,
+                         text=True, cwd=tmp_path, env={**__import__("os").environ, "COLUMNS": "100"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == shown
+    assert "Total params: 7,241,732,096" in shown  # Mistral-7B, as transformers counts its config
