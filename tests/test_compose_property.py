@@ -1167,12 +1167,8 @@ def test_by_hand_agrees_with_torch(compose, label):
     assert {path: want.subtotal(path) for path in parts} == parts
 
 
-def test_a_broken_composed_spec_exits_2_with_one_line():
+def test_a_broken_composed_spec_exits_2_with_one_line(cli_run):
     """The CLI's contract for a composition error: exit 2, nothing on stdout, one PATH:LINE:COL line."""
-    from click.testing import CliRunner
-
-    from paramcount.cli import cli
-
     text = dedent("""
         input: [4]
         blocks:
@@ -1184,7 +1180,7 @@ def test_a_broken_composed_spec_exits_2_with_one_line():
         layers:
           - {type: b, w: 5}
     """)
-    result = CliRunner().invoke(cli, ["--format", "json", "-"], input=text)
+    result = cli_run("--format", "json", "-", input=text)
     assert result.exit_code == 2, result.output
     assert result.stdout == ""
     lines = result.stderr.splitlines()

@@ -26,29 +26,21 @@ def _block_after(marker):
     return rest[start:rest.index("```", start)]
 
 
-def test_the_pasted_table_is_what_paramcount_prints():
-    from click.testing import CliRunner
-
-    from paramcount.cli import cli
-
-    result = CliRunner().invoke(cli, ["lenet5"], env={"COLUMNS": "100", "NO_COLOR": "1"})
+def test_the_pasted_table_is_what_paramcount_prints(cli_run):
+    result = cli_run("lenet5")  # COLUMNS=100, as the README's command
     assert result.exit_code == 0
     assert result.stdout == _block_after("`COLUMNS=100 paramcount lenet5`:")
 
 
-def test_the_pasted_errors_are_what_paramcount_prints(tmp_path, monkeypatch):
-    from click.testing import CliRunner
-
-    from paramcount.cli import cli
-
+def test_the_pasted_errors_are_what_paramcount_prints(cli_run, tmp_path, monkeypatch):
     session = _block_after("in file order; shape errors stop at the first").splitlines()
     spec = session[1:session.index("$ paramcount mynet.yaml")]
     errors = session[session.index("$ paramcount mynet.yaml") + 1:session.index("$ paramcount lenet5 --max-params 60k >/dev/null")]
     monkeypatch.chdir(tmp_path)
     (tmp_path / "mynet.yaml").write_text("\n".join(spec) + "\n")
-    result = CliRunner().invoke(cli, ["mynet.yaml"])
+    result = cli_run("mynet.yaml")
     assert (result.exit_code, result.stderr.splitlines()) == (2, errors)
-    budget = CliRunner().invoke(cli, ["lenet5", "--max-params", "60k"])
+    budget = cli_run("lenet5", "--max-params", "60k")
     assert (budget.exit_code, budget.stderr) == (1, session[-1] + "\n")
 
 

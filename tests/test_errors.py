@@ -15,23 +15,12 @@ import textwrap
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
 import paramcount
-from paramcount.cli import cli
+from conftest import run_cli as run
 
-BASE_ENV = {"COLUMNS": "100", "NO_COLOR": None, "FORCE_COLOR": None, "TTY_COMPATIBLE": None,
-            "TTY_INTERACTIVE": None}
 LINE = re.compile(r"^(?:<stdin>|[^\n]+?):\d+:\d+: \S.*$")
 LIBYAML = yaml.__with_libyaml__ and hasattr(yaml, "CSafeLoader")
-
-
-def run(*args, input=None):
-    try:
-        runner = CliRunner(mix_stderr=False)  # click < 8.2
-    except TypeError:
-        runner = CliRunner()  # click >= 8.2: stderr is always apart
-    return runner.invoke(cli, list(args), input=input, env=BASE_ENV)
 
 
 def bad(result):

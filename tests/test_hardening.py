@@ -6,16 +6,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
+from conftest import run_cli as run
 from paramcount import SpecError, load_text, parse_size
-from paramcount.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def run(*args, input=None, env=None):
-    return CliRunner().invoke(cli, list(args), input=input, env=env)
 
 
 def errors_of(data, name="spec.yaml"):
@@ -52,7 +47,7 @@ def test_growing_axes_are_refused_before_they_cannot_be_printed():
 def test_wide_and_long_names_are_never_cut(name):
     text = f"name: {name}\ninput: [3]\nlayers:\n  - {{type: dense, units: 2, name: {name}}}\n"
     for columns in ("40", "80", "200"):
-        result = run("-", input=text, env={"COLUMNS": columns})
+        result = run("-", input=text, COLUMNS=columns)
         assert result.exit_code == 0
         assert sum(line.count(name) for line in result.stdout.splitlines()) == 2, result.stdout
 
@@ -235,7 +230,7 @@ def test_closed_standard_streams_and_a_full_disk():
 def test_a_long_table_is_one_table():
     """Printed in pieces of 500 rows (rich holds a whole table in memory), it must read as one."""
     text = "input: [8]\nlayers:\n" + "".join(f"  - {{type: dense, units: 8, name: l{i}}}\n" for i in range(1200))
-    lines = run("-", input=text, env={"COLUMNS": "100"}).stdout.splitlines()
+    lines = run("-", input=text).stdout.splitlines()
     rows = [line for line in lines if line.startswith("│ l")]
     assert [row.split()[1] for row in rows] == [f"l{i}" for i in range(1200)]
     edges = [line for line in lines if line[:1] in "┏┡├└┌"]

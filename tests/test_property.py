@@ -13,12 +13,11 @@ from collections import Counter
 
 import pytest
 import yaml
-from click.testing import CliRunner
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from conftest import run_cli
 from paramcount import SpecError, analyze, load_text
-from paramcount.cli import cli
 from paramcount.layers import ANY_LAYER_FIELD, REGISTRY
 
 EXAMPLES = int(os.environ.get("PARAMCOUNT_EXAMPLES", "300"))
@@ -282,13 +281,6 @@ def keras_specs(draw):
             "layers": layers}
 
 
-@pytest.fixture(scope="module")
-def keras_oracle():
-    from test_layer_types import load_keras_oracle
-
-    return load_keras_oracle()
-
-
 KERAS_OUTCOMES = Counter()
 
 
@@ -351,8 +343,7 @@ BAD_VALUES = st.sampled_from([0, -1, -7, True, False, 2.5, 1e300, "abc", "", Non
 
 def run(text_or_bytes):
     data = text_or_bytes.encode() if isinstance(text_or_bytes, str) else text_or_bytes
-    result = CliRunner().invoke(cli, ["--format", "json", "-"], input=data)
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    result = run_cli("--format", "json", "-", input=data)
     assert "Traceback" not in result.output
     return result
 

@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
 from jsonschema import Draft7Validator, Draft202012Validator
 
+from conftest import run_cli
 from paramcount import SpecError, analyze, layers, load_file, load_text
-from paramcount.cli import cli
 from paramcount.schema import _accepts, _words, dumps, output_schema, spec_schema
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -212,7 +211,7 @@ def test_a_new_layer_type_appears_without_editing_the_schema(monkeypatch, spec_v
 
 
 def json_of(*args):
-    result = CliRunner().invoke(cli, ["--json", *args])
+    result = run_cli("--json", *args)
     assert result.exit_code in (0, 1), result.output
     return json.loads(result.stdout)
 
