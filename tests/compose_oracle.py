@@ -28,23 +28,16 @@ Refusals raise ``OracleSpecError`` (torch_oracle's), ``TorchRefused`` when torch
 from __future__ import annotations
 
 import ast
-import importlib.util
 import re
-import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import torch
 import yaml
 from torch import nn
 
-_NAME = "paramcount_tests_torch_oracle"  # the module name conftest.load_oracle uses: one copy
-if _NAME not in sys.modules:
-    _spec = importlib.util.spec_from_file_location(_NAME, Path(__file__).resolve().parent / "torch_oracle.py")
-    _module = importlib.util.module_from_spec(_spec)
-    sys.modules[_NAME] = _module
-    _spec.loader.exec_module(_module)
-LEAF = sys.modules[_NAME]
+from conftest import load_oracle  # tests/ is on sys.path, as for every test module
+
+LEAF = load_oracle("torch_oracle")  # the very module the torch_oracle fixture hands out: one copy
 
 OracleSpecError = LEAF.OracleSpecError
 TorchRefused = LEAF.TorchRefused

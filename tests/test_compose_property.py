@@ -16,20 +16,18 @@ that variable is set. torch is optional, as in conftest.load_oracle: these tests
 and fail under PARAMCOUNT_REQUIRE_TORCH=1.
 """
 
-import importlib.util
 import math
 import os
 import re
-import sys
 import textwrap
 from collections import Counter
-from pathlib import Path
 
 import pytest
 import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from conftest import load_oracle
 from paramcount import SpecError, analyze, load_text
 
 EXAMPLES = int(os.environ.get("PARAMCOUNT_COMPOSE_EXAMPLES", "350"))
@@ -47,26 +45,9 @@ pytestmark = [pytest.mark.filterwarnings("ignore:Failed to initialize NumPy"),
               pytest.mark.filterwarnings("ignore:Initializing zero-element tensors")]
 
 
-def load_compose_oracle():
-    """tests/compose_oracle.py, or skip (fail under PARAMCOUNT_REQUIRE_TORCH=1), as conftest.load_oracle."""
-    try:
-        import torch  # noqa: F401
-    except ImportError as exc:
-        if os.environ.get("PARAMCOUNT_REQUIRE_TORCH") == "1":
-            pytest.fail(f"PARAMCOUNT_REQUIRE_TORCH=1 but torch cannot be imported: {exc}", pytrace=False)
-        pytest.skip("torch is not installed (set PARAMCOUNT_REQUIRE_TORCH=1 to make this fail)")
-    name = "paramcount_tests_compose_oracle"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parent / "compose_oracle.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 @pytest.fixture(scope="module")
 def compose():
-    return load_compose_oracle()
+    return load_oracle("compose_oracle")
 
 
 # -- the generator ------------------------------------------------------------------------------

@@ -3,13 +3,13 @@ the emitted spec's round trip, mixture of experts (total and active per token), 
 
 import json
 import math
-import os
 from pathlib import Path
 
 import pytest
 import yaml
 
 import paramcount
+from conftest import require
 from paramcount.importers import hf
 from paramcount.layers import REGISTRY, Invalid
 
@@ -61,13 +61,7 @@ def transformers_model(name, cls=None):
 
 
 def hf_model(data, cls=None):
-    try:
-        import torch
-        import transformers
-    except ImportError as exc:
-        if os.environ.get("PARAMCOUNT_REQUIRE_TORCH") == "1":
-            pytest.fail(f"PARAMCOUNT_REQUIRE_TORCH=1 but transformers cannot be imported: {exc}", pytrace=False)
-        pytest.skip("transformers is not installed (set PARAMCOUNT_REQUIRE_TORCH=1 to make this fail)")
+    torch, transformers = require("torch"), require("transformers")
     cfg = transformers.CONFIG_MAPPING[data["model_type"]].from_dict(data)
     if cls is None:
         cls = {"bert": "AutoModel", "roberta": "AutoModel", "t5": "T5ForConditionalGeneration"}.get(

@@ -2,29 +2,18 @@
 count as Keras counts them (`count_params()`, trainable and non-trainable weights)."""
 
 import json
-import os
 import zipfile
 
 import pytest
 
+from conftest import require
 import paramcount
 from paramcount.importers import keras as importer
 
 
-def _keras():
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    try:
-        import keras
-    except ImportError as exc:
-        if os.environ.get("PARAMCOUNT_REQUIRE_TORCH") == "1":
-            pytest.fail(f"PARAMCOUNT_REQUIRE_TORCH=1 but keras cannot be imported: {exc}", pytrace=False)
-        pytest.skip("keras is not installed (set PARAMCOUNT_REQUIRE_TORCH=1 to make this fail)")
-    return keras
-
-
 @pytest.fixture(scope="module")
 def keras():
-    return _keras()
+    return require("keras")
 
 
 def _size(w):

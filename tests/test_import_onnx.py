@@ -10,34 +10,25 @@ first: the exporter merges initializers of equal value (a fresh BatchNorm's γ a
 are both ones), which would hide tensors. One test exports with `dynamo=True` a model without
 BatchNorm or ties, where the file holds exactly the parameters plus shape constants, left out."""
 
-import os
 import sys
 import warnings
 
 import pytest
 
 import paramcount
+from conftest import require
 from paramcount import render
 from paramcount.importers import onnx as importer
 
 
-def _require(name):
-    try:
-        return __import__(name)
-    except ImportError as exc:
-        if os.environ.get("PARAMCOUNT_REQUIRE_TORCH") == "1":
-            pytest.fail(f"PARAMCOUNT_REQUIRE_TORCH=1 but {name} cannot be imported: {exc}", pytrace=False)
-        pytest.skip(f"{name} is not installed (set PARAMCOUNT_REQUIRE_TORCH=1 to make this fail)")
-
-
 @pytest.fixture(scope="module")
 def onnx():
-    return _require("onnx")
+    return require("onnx")
 
 
 @pytest.fixture(scope="module")
 def torch(onnx):
-    return _require("torch")
+    return require("torch")
 
 
 def _randomise(torch, model):
@@ -184,7 +175,7 @@ def test_onnx_tied_weight_counted_once(torch, tmp_path):
 
 
 def test_onnx_dynamo_export_without_folding_artifacts(torch, tmp_path):
-    _require("onnxscript")
+    require("onnxscript")
     nn = torch.nn
     model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 6 * 6, 5))
     _randomise(torch, model)

@@ -10,46 +10,16 @@ PARAMCOUNT_REQUIRE_TORCH=1 (as .ci/run sets), in which case they fail.
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import sys
-from pathlib import Path
-
 import pytest
 import yaml
 
 from paramcount import SpecError, analyze, load_text
 from paramcount.layers import COMMON, REGISTRY, Field, Invalid
 
-TESTS = Path(__file__).resolve().parent
-
 pytestmark = [pytest.mark.filterwarnings("ignore:Failed to initialize NumPy"),
               pytest.mark.filterwarnings("ignore:Using padding='same'"),
               pytest.mark.filterwarnings("ignore::UserWarning"),
               pytest.mark.filterwarnings("ignore::DeprecationWarning")]
-
-
-@pytest.fixture(scope="session")
-def keras_oracle():
-    return load_keras_oracle()
-
-
-def load_keras_oracle():
-    """tests/keras_oracle.py, or skip (fail under PARAMCOUNT_REQUIRE_TORCH=1), as conftest.load_oracle."""
-    try:
-        os.environ["KERAS_BACKEND"] = "torch"  # before keras is first imported: it reads it once
-        import keras  # noqa: F401
-    except ImportError as exc:
-        if os.environ.get("PARAMCOUNT_REQUIRE_TORCH") == "1":
-            pytest.fail(f"PARAMCOUNT_REQUIRE_TORCH=1 but keras cannot be imported: {exc}", pytrace=False)
-        pytest.skip("keras is not installed (set PARAMCOUNT_REQUIRE_TORCH=1 to make this fail)")
-    name = "paramcount_tests_keras_oracle"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, TESTS / "keras_oracle.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 def spec_of(input_shape, *layers):

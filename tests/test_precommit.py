@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import require
+
 ROOT = Path(__file__).resolve().parent.parent
 # What `pip install .` of the hook repository needs, and the hook definition itself.
 PACKAGE = ("pyproject.toml", "README.md", "MANIFEST.in", ".pre-commit-hooks.yaml", "paramcount", "architectures")
@@ -38,15 +40,6 @@ layers:
 """
 
 
-def _require_pre_commit():
-    try:
-        import pre_commit  # noqa: F401
-    except ImportError as exc:
-        if os.environ.get("PARAMCOUNT_REQUIRE_TORCH") == "1":
-            pytest.fail(f"PARAMCOUNT_REQUIRE_TORCH=1 but pre-commit cannot be imported: {exc}", pytrace=False)
-        pytest.skip("pre-commit is not installed (set PARAMCOUNT_REQUIRE_TORCH=1 to make this fail)")
-
-
 def _git(cwd, *args):
     return subprocess.run(["git", *args], cwd=cwd, env=_ENV, check=True, capture_output=True, text=True).stdout
 
@@ -57,7 +50,7 @@ _ENV = {}
 @pytest.fixture(scope="session")
 def hook_repo(tmp_path_factory):
     """(repo, rev): a git repository of this checkout's package, and its commit."""
-    _require_pre_commit()
+    require("pre_commit")
     if shutil.which("git") is None:
         pytest.skip("git is not installed")
     base = tmp_path_factory.mktemp("precommit")

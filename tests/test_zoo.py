@@ -15,7 +15,6 @@ torch is optional: without it the oracle tests skip, unless ``PARAMCOUNT_REQUIRE
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -23,6 +22,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from conftest import load_oracle
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
@@ -55,20 +56,8 @@ pytestmark = [pytest.mark.filterwarnings("ignore:Failed to initialize NumPy")]
 
 
 def zoo_oracle():
-    """tests/zoo_oracle.py, or skip (fail under PARAMCOUNT_REQUIRE_TORCH=1): conftest's pattern."""
-    try:
-        import torch  # noqa: F401
-    except ImportError as exc:
-        if os.environ.get("PARAMCOUNT_REQUIRE_TORCH") == "1":
-            pytest.fail(f"PARAMCOUNT_REQUIRE_TORCH=1 but torch cannot be imported: {exc}", pytrace=False)
-        pytest.skip("torch is not installed (set PARAMCOUNT_REQUIRE_TORCH=1 to make this fail)")
-    name = "paramcount_tests_zoo_oracle"
-    if name not in sys.modules:  # load by path: independent of pytest's import mode
-        spec = importlib.util.spec_from_file_location(name, TESTS / "zoo_oracle.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    """tests/zoo_oracle.py, or skip (fail under PARAMCOUNT_REQUIRE_TORCH=1): conftest.load_oracle."""
+    return load_oracle("zoo_oracle")
 
 
 _REPORTS = {}
