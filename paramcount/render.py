@@ -57,7 +57,9 @@ def text(value, limit=None):
     """Text from a spec or the command line, ready for any output: one line, control, invisible
     and text-direction characters and lone surrogates escaped, cut with '…' past `limit` characters."""
     value = str(value)
-    if value.isprintable() and (limit is None or len(value) <= limit):
+    # str.isprintable() is not the test: it calls the Hangul fillers (U+3164, U+115F, U+1160,
+    # U+FFA0), U+034F and U+17B4/5 printable, and they print as nothing. errors.CONTROL covers them.
+    if (limit is None or len(value) <= limit) and errors.CONTROL.search(value) is None:
         return value  # nothing to escape or cut: the common case, and the fast one
     return errors.clean(value, limit)
 
@@ -196,6 +198,22 @@ def _state_types(report):
 
 
 _NORMS = {"batchnorm": "BatchNorm", "instancenorm": "InstanceNorm"}
+# Layer types whose count is one framework's: the recurrent layers follow their `convention` field,
+# separable_conv2d is Keras's SeparableConv2D (one bias; PyTorch has no such module).
+CONVENTION_TYPES = frozenset(("rnn", "lstm", "gru", "separable_conv2d"))
+
+
+def _convention_types(report):
+    """Whether any leaf of the report is of a type whose count depends on the framework."""
+    todo = list(report.layers)
+    while todo:
+        node = todo.pop()
+        children = _attr(node, "children", None) or ()
+        if children:
+            todo += children
+        elif node.type in CONVENTION_TYPES:
+            return True
+    return False
 
 
 def summary(report):
@@ -207,14 +225,23 @@ def summary(report):
         f"Trainable params: {number(t.trainable)}",
         f"Non-trainable params: {number(t.non_trainable)}",
     ]
+    active = _attr(report, "active_params", None)
+    if active is not None:  # routed experts (moe): what one token runs through
+        lines.insert(1, f"Active params per token: {number(active)}")
     state = t.params - t.weights - t.biases
     if state:
         kinds = _state_types(report)
         known = [_NORMS[k] for k in kinds if k in _NORMS]
         what = (" and ".join(known) + " statistics" if known and len(known) == len(kinds)
                 else "state of " + ", ".join(text(k, 40) for k in kinds[:4]) + (", …" if len(kinds) > 4 else ""))
+        # These two lines restate the spec's own totals. Where a layer's count depends on the
+        # framework (rnn, lstm, gru: their `convention` decides one bias vector or two;
+        # separable_conv2d: counted as Keras does, one bias), the figures hold for the conventions the
+        # spec's layers name, not for a port of the whole model to the other framework: so said.
         lines.append(f"PyTorch parameters(): {number(t.weights + t.biases)}, plus {number(state)} {what} in buffers")
         lines.append(f"Keras count_params(): {number(t.params)}, buffers included")
+        if _convention_types(report):
+            lines.append("(both as each layer's `convention` counts)")
     sharing = f"Without weight sharing: {number(t.params_unshared)} params"
     if report.sharing_tenths is not None:
         sharing += f" (sharing makes it {decimal(report.sharing_tenths)}x smaller)"
@@ -429,11 +456,20 @@ def _header_words(h):
 
 
 def _wrap(s, width, max_lines, ellipsis):
-    """`s` in lines of at most `width` cells, broken between words; at most `max_lines` lines."""
+    """`s` in lines of at most `width` cells, broken between words; at most `max_lines` lines. Leading
+    spaces (a tree's indentation) start every line; a word longer than a line is cut with '…'."""
     if cells(s) <= width:
         return [s]
+    body = s.lstrip(" ")
+    lead = s[:len(s) - len(body)]
+    if lead:
+        if len(lead) >= width:  # no room for the indentation: the text alone
+            lead = ""
+        return [lead + line for line in _wrap(body, width - len(lead), max_lines, ellipsis)]
     lines, line, used = [], [], 0
     for word in s.split():
+        if cells(word) > width:
+            word = cut(word, width, ellipsis)
         w = cells(word)
         if line and used + 1 + w > width:
             lines.append(" ".join(line))
@@ -494,6 +530,8 @@ def _plan(headers, kinds, groups, columns_cells, available, wide, max_lines, nat
             floor[i] = max(header_word[i], min(longest, natural_cell[i]))
             if max_lines:  # a cell wraps to at most max_lines lines: keep the column wide enough to matter
                 floor[i] = max(floor[i], min(natural_cell[i], 12))
+    widths = list(floor)
+    spare = max(available - total(shown, floor), 0)
     widths = list(floor)
     spare = max(available - total(shown, floor), 0)
     wrapping = sorted((i for i in shown if kinds[i] == "t"), key=lambda i: narrow[i] - floor[i])
@@ -586,11 +624,23 @@ def print_table(out, heading, headers, body, kinds, footer=None, after=(), width
             yield from lines_of(footer, edge)
         yield rule(box[5])
         if left_out:
-            yield fit(f"Not shown at {available} columns: {', '.join(left_out)}; --wide shows them")
+            yield from note(f"Not shown at {available} columns: {', '.join(left_out)}; --wide shows them")
         for line in notes:
-            yield fit(line)
+            yield from note(line)
         for line in after:
-            yield fit(line)
+            yield from note(line)
+
+    def note(line):
+        """A line under the table, wrapped between words to the terminal's width (continued two
+        spaces in), unless the table itself is printed wide."""
+        line = fit(line)
+        if wide or cells(line) <= available:
+            yield line
+            return
+        first, *rest = _wrap(line, available, None, ellipsis)
+        yield first
+        if rest:
+            yield from ("  " + part for part in _wrap(" ".join(rest), available - 2, None, ellipsis))
 
     _write_lines(stream, generate())
 
