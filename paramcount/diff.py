@@ -466,11 +466,11 @@ def print_diff(out, diff, unchanged=False, width=None, wide=False):
     stream.write("\n".join(lines) + "\n")
 
 
-def diff_markdown(diff):
-    """Markdown for a pull-request comment: a heading, a table of the layers that changed, a table of
-    the totals. Every text from a spec (path, type, name, source) is sanitised and in a code span
+def diff_markdown(diff, unchanged=False):
+    """Markdown for a pull-request comment: a heading, a table of the layers that changed (every layer
+    when `unchanged`), a table of the totals. Every text from a spec (path, type, name, source) is sanitised and in a code span
     (render.code), so it shows as it is, with no link, mention, HTML or table break."""
-    headers, kinds, body, footer = diff_rows(diff, escape=render.code)
+    headers, kinds, body, footer = diff_rows(diff, unchanged, escape=render.code)
     lines = [f"### Parameter diff: {diff_heading(diff, render.code)}", ""]
     if body:
         lines += _md_table(headers, kinds, body)
