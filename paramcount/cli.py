@@ -18,7 +18,7 @@ import click
 from . import __version__, render
 from .analyze import analyze
 from .errors import PATH_LIMIT, Problem, SpecError, clean, one_line, position
-from .sources import load, load_preset, preset_names
+from .sources import file_text, load, load_preset, preset_dir, preset_names
 from .spec import parse_size
 
 OK, OVER_BUDGET, BAD_INPUT = 0, 1, 2
@@ -195,18 +195,51 @@ def gh_property(s):
 
 
 def gh_command(kind, path, line, col, message):
-    """`::error file=PATH,line=L,col=C,title=paramcount::message`; spec text sanitised first."""
+    """`::error file=PATH,line=L,col=C,title=paramcount::message`; spec text sanitised first. Without
+    a file GitHub can link (`path` None), `::error title=paramcount::message`, shown in the run's
+    annotations but on no file."""
+    text = gh_data(render.text(message))
+    if path is None:
+        return f"::{kind} title=paramcount::{text}"
     file = gh_property(render.text(path, 4096))
-    return f"::{kind} file={file},line={line},col={col},title=paramcount::{gh_data(render.text(message))}"
+    return f"::{kind} file={file},line={line},col={col},title=paramcount::{text}"
+
+
+def _linkable(path):
+    """A path GitHub can link an annotation to, or None: a preset's file lies inside the installed
+    package (or the checkout's architectures/), not in the repository being checked, so its
+    annotations go without file= (the message names the model)."""
+    if path is None or path.startswith("preset:"):
+        return None
+    try:
+        here = os.path.realpath(path.removesuffix(" (translated)"))
+        if os.path.dirname(here) == os.path.realpath(preset_dir()):
+            return None
+    except (OSError, ValueError):
+        pass
+    return path
 
 
 def _problem_command(kind, p):
-    return gh_command(kind, p.path, p.line, p.col, p.message)
+    return gh_command(kind, _linkable(p.path), p.line, p.col, p.message)
+
+
+def _report_file(report):
+    return _linkable(report.source) and _linkable(report.path or report.source)
+
+
+def _report_command(kind, report, line, col, message):
+    """A workflow command about a report: at its file, or, where GitHub cannot link one (a preset),
+    without file= and with the source named in the message."""
+    file = _report_file(report)
+    if file is None:
+        message = f"{render.text(report.source, NAME_LIMIT)}: {message}"
+    return gh_command(kind, file, line, col, message)
 
 
 def _budget_command(report, b):
     line, col = position(b.mark)
-    return gh_command("error", report.path or report.source, line, col, budget_text(report, b))
+    return _report_command("error", report, line, col, budget_text(report, b))
 
 
 # -- many specs -------------------------------------------------------------------------------------
@@ -324,7 +357,9 @@ Shell completion (bash; zsh and fish alike):
               help="A file --json wrote earlier; with --max-growth.")
 @click.option("--max-growth", metavar="PERCENT", callback=_growth,
               help="Exit 1 when a spec's total grew more than PERCENT against --baseline.")
-@click.option("--emit-spec", is_flag=True, help="Write the spec's YAML text as it is (a preset's, to start from).")
+@click.option("--emit-spec", is_flag=True,
+              help="Write the spec's YAML text as it is (a preset's, to start from); for a Hugging Face "
+                   "config.json or a Keras model, the spec it is translated into.")
 @click.option("--list-presets", is_flag=True, help="List the shipped presets with their totals.")
 @click.version_option(__version__, "-V", "--version", prog_name="paramcount")
 @click.pass_context
@@ -349,10 +384,15 @@ def _emit_spec(specs):
     arg = specs[0]
     if arg == "-":
         raise click.UsageError("--emit-spec takes a file or a preset, not '-'")
+    if _is_onnx(arg):
+        raise click.UsageError("--emit-spec: an ONNX model is counted as it is; it has no spec to write")
     try:
         spec = load(arg)  # refuses what is not a readable spec file, with the usual message
-        with open(spec.path, "rb") as f:
-            data = f.read()
+        if spec.path.endswith(" (translated)"):  # a Hugging Face config or a Keras model: its translation
+            data = file_text(arg)[0].encode("utf-8")
+        else:
+            with open(spec.path, "rb") as f:
+                data = f.read()
     except SpecError as e:
         say(str(e))
         return BAD_INPUT
@@ -365,21 +405,29 @@ def _emit_spec(specs):
 
 
 def _load_baseline(path):
+    """The --baseline document, read as a spec file is (sources.read_file: a regular file only, links
+    followed, devices and pipes refused, at most MAX_BYTES), parsed with JSON nested too deep for the
+    parser refused: every failure one line, exit 2."""
     import json
 
     from .limits import MAX_BYTES
+    from .sources import read_file
 
+    where = f"--baseline {render.text(path, NAME_LIMIT)}"
     try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_BYTES + 1)
+        data = read_file(path)
+    except SpecError as e:
+        why = e.problems[0].message if e.problems else "cannot read"
+        raise click.UsageError(f"{where}: {render.text(why, 200)}") from None
+    try:
         if len(data) > MAX_BYTES:
             raise ValueError(f"larger than {MAX_BYTES:,} bytes")
         return json.loads(data)
-    except OSError as e:
-        raise click.UsageError(f"--baseline {render.text(path, NAME_LIMIT)}: cannot read: {e.strerror or e}") from None
+    except RecursionError:
+        raise click.UsageError(f"{where}: not a --json document: nested too deeply") from None
     except ValueError as e:  # bad JSON, bad UTF-8, too large
         why = render.text(str(e), 200)
-        raise click.UsageError(f"--baseline {render.text(path, NAME_LIMIT)}: not a --json document: {why}") from None
+        raise click.UsageError(f"{where}: not a --json document: {why}") from None
 
 
 class _Output:
@@ -437,7 +485,7 @@ def _run(ctx, specs, fmt, as_json, depth, wide, limits, list_presets, emit_spec,
         csv_writer = csv.writer(out, lineterminator="\n")
     for arg in args:
         try:
-            report = analyze(load(arg), limits=limits)
+            report = count_spec(arg, limits)
         except SpecError as e:
             say(str(e))
             code = BAD_INPUT
@@ -460,9 +508,9 @@ def _run(ctx, specs, fmt, as_json, depth, wide, limits, list_presets, emit_spec,
             lines = [_problem_command("warning", w) for w in warnings]
             lines += [_budget_command(report, b) for b in over]
             if growth:
-                lines.append(gh_command("error", report.path or report.source, 1, 1, growth))
+                lines.append(_report_command("error", report, 1, 1, growth))
             if growth_warning:
-                lines.append(gh_command("warning", report.path or report.source, 1, 1, growth_warning))
+                lines.append(_report_command("warning", report, 1, 1, growth_warning))
             write(out.write, ("\n" if printed else "") + "".join(line + "\n" for line in lines))
         if fmt in ("table", "github"):
             write(_table, out, report, depth, wide, printed and fmt == "table")
@@ -496,6 +544,36 @@ def _run(ctx, specs, fmt, as_json, depth, wide, limits, list_presets, emit_spec,
         else:
             write(out.write, "\n" + "".join(line + "\n" for line in summaries))
     return code
+
+
+def _is_onnx(arg):
+    return arg != "-" and arg.lower().endswith(".onnx")
+
+
+def count_spec(arg, limits):
+    """The report of one SPEC argument: an ONNX model (a path ending .onnx) is counted by the ONNX
+    importer, anything else loaded as a spec and analysed; `limits` the command line's budgets."""
+    if not _is_onnx(arg):
+        return analyze(load(arg), limits=limits)
+    from .analyze import BUDGET_KEYS, Budget
+    from .importers import onnx
+
+    report = onnx.to_report(arg)  # without the onnx package: one problem naming paramcount[onnx]
+    t = report.totals
+    values = {"max_params": t.params, "max_trainable": t.trainable, "max_params_unshared": t.params_unshared}
+    for key in BUDGET_KEYS:  # as analyze does, with no budget written in a spec
+        limit = limits.get(key)
+        if limit is None:
+            continue
+        if key == "max_layer_params":
+            value, layer = report.largest_layer()
+            report.budgets.append(Budget(key, limit, value, layer))
+        else:
+            report.budgets.append(Budget(key, limit, values[key]))
+    first = report.budgets[0] if report.budgets and report.budgets[0].key == "max_params" else None
+    report.max_params = first.limit if first else None
+    report.within = all(b.within for b in report.budgets)
+    return report
 
 
 def _check_growth(report, baseline_doc, max_growth):
@@ -538,13 +616,24 @@ CSV_KEYS = ["name", "type", "input_shape", "output_shape", "weights", "biases", 
             "params", "params_unshared", "path", "depth", "repeat", "copies", "tied_to"]
 
 
+# A cell a spreadsheet would read as a formula (OWASP's CSV injection): text starting with one of
+# these is written with a leading apostrophe. Numbers are never text here, so they stay numbers.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_text(value):
+    """Text from a spec for a CSV cell: sanitised, and neutralised if a spreadsheet would run it."""
+    out = render.text(value)
+    return "'" + out if value.startswith(FORMULA_START) or out.startswith(FORMULA_START) else out
+
+
 def _csv_cell(value):
     if value is None:
         return ""
     if isinstance(value, list):
         return render.shape(value)
     if isinstance(value, str):
-        return render.text(value)
+        return _csv_text(value)
     return value
 
 
@@ -556,7 +645,7 @@ def _csv_rows(writer, report, printed):
         keys += [k for k in leaf if k not in keys]
     if not printed:
         writer.writerow(["source"] + keys)
-    source = render.text(report.source)
+    source = _csv_text(report.source)
     writer.writerows([source] + [_csv_cell(leaf.get(k)) for k in keys] for leaf in leaves)
 
 
@@ -611,20 +700,13 @@ def diff_command(old, new, fmt, as_json, fail_on_change, show_all, wide):
 
             out.write(json.dumps(result.to_dict(), indent=2) + "\n")
         elif fmt == "markdown":
-            out.write(d.diff_markdown(result) if not show_all else _markdown_all(d, result))
+            out.write(d.diff_markdown(result, unchanged=show_all))
         else:
             d.print_diff(out, result, unchanged=show_all, wide=wide)
         out.flush()
     except BrokenPipeError:
         _silence(out)
     return OVER_BUDGET if fail_on_change and result.changed else OK
-
-
-def _markdown_all(d, result):
-    try:
-        return d.diff_markdown(result, unchanged=True)
-    except TypeError:
-        return d.diff_markdown(result)
 
 
 @click.command("schema", cls=_Command, context_settings=_SUB, epilog="""\b
