@@ -7,6 +7,8 @@ test_render_golden.py.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import subprocess
@@ -604,8 +606,9 @@ def test_table_never_cuts_a_name_or_a_number(columns, wide, shown):
         assert f" {cell} " in out, f"{cell!r} is cut at COLUMNS={columns}"
     assert "60,965,224" in out
     left_out = len(shown) < 4
-    assert any(line.startswith(f"Not shown at {columns} columns: ") and "--wide" in line
-               for line in lines(out)) == left_out
+    # the note under the table, wrapped to the terminal's width
+    notes = " ".join(line.strip() for line in lines(out) if line[:1] not in "┏┃┡│├└")
+    assert (f"Not shown at {columns} columns: " in notes and "--wide shows them" in notes) == left_out
     table = [line for line in lines(out) if line[:1] in "┏┃┡│├└"]
     assert len({len(line) for line in table}) == 1  # every line of the table as wide as the others
     if not wide:
@@ -791,3 +794,152 @@ def test_wide_characters_take_two_cells(cli_run):
     table = [line for line in lines(cli_run("-", input=spec, COLUMNS="100").stdout) if line[:1] in "┏┃┡│├└"]
     assert any("超長い名前😀" in line for line in table)
     assert len({cells(line) for line in table}) == 1
+
+
+# -- summaries: conventions, active params ----------------------------------------------------------
+
+HF = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hf_configs")
+
+
+@pytest.mark.parametrize("layer, caveat", [
+    ("{type: lstm, hidden_size: 4, convention: keras}", True),
+    ("{type: gru, hidden_size: 4}", True),
+    ("{type: dense, units: 4}", False),
+])
+def test_framework_lines_say_they_follow_each_layers_convention(layer, caveat):
+    spec = f"input: [10, 8]\nlayers:\n  - {layer}\n  - {{type: batchnorm}}\n"
+    for fmt in ("table", "markdown"):
+        result = run("-", "--format", fmt, input=spec)
+        assert result.exit_code == 0, result.stderr
+        assert "PyTorch parameters(): " in result.stdout and "Keras count_params(): " in result.stdout
+        assert ("(both as each layer's `convention` counts)" in result.stdout) == caveat
+
+
+def test_separable_conv2d_gets_the_convention_caveat():
+    spec = ("input: [3, 8, 8]\nlayers:\n  - {type: separable_conv2d, filters: 4, kernel_size: 3}\n"
+            "  - {type: batchnorm}\n")
+    result = run("-", input=spec)
+    assert result.exit_code == 0, result.stderr
+    assert "(both as each layer's `convention` counts)" in result.stdout
+
+
+def test_active_params_per_token_in_table_and_markdown():
+    path = os.path.join(HF, "mixtral-8x7b.json")
+    for fmt in ("table", "markdown"):
+        result = run(path, "--format", fmt)
+        assert result.exit_code == 0, result.stderr
+        assert "Active params per token: 12,879,925,248" in result.stdout
+    assert as_json(run(path, "--json"))["active_params"] == 12_879_925_248
+    assert "Active params" not in run("lenet5").stdout
+
+
+# -- ONNX ---------------------------------------------------------------------------------------------
+
+
+def _onnx_or_skip():
+    try:
+        import onnx
+    except ImportError:
+        if os.environ.get("PARAMCOUNT_REQUIRE_TORCH") == "1":
+            raise
+        pytest.skip("onnx is not installed")
+    return onnx
+
+
+def tiny_onnx(path):
+    """Gemm 4 -> 3 (12 weights, 3 biases), then Relu: 15 params."""
+    onnx = _onnx_or_skip()
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    inits = [numpy_helper.from_array(np.zeros((4, 3), np.float32), "W"),
+             numpy_helper.from_array(np.zeros((3,), np.float32), "B")]
+    nodes = [helper.make_node("Gemm", ["x", "W", "B"], ["y"], name="fc"), helper.make_node("Relu", ["y"], ["z"], name="act")]
+    graph = helper.make_graph(nodes, "tiny", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                              [helper.make_tensor_value_info("z", TensorProto.FLOAT, [1, 3])], initializer=inits)
+    onnx.save(helper.make_model(graph), str(path))
+    return str(path)
+
+
+def test_onnx_model_in_every_format(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    tiny_onnx(tmp_path / "tiny.onnx")
+    doc = as_json(run("tiny.onnx", "--json"))
+    assert doc["totals"]["params"] == 15 and doc["totals"]["biases"] == 3
+    assert [layer["name"] for layer in doc["layers"]] == ["fc", "act"]
+    table = run("tiny.onnx")
+    assert table.exit_code == 0 and "Total params: 15" in table.stdout
+    assert "| `fc` | `Gemm` |" in run("tiny.onnx", "--format", "markdown").stdout
+    rows = list(csv.DictReader(io.StringIO(run("tiny.onnx", "--format", "csv").stdout)))
+    assert [(r["name"], r["params"]) for r in rows] == [("fc", "15"), ("act", "0")]
+    over = run("tiny.onnx", "--max-params", "10", "--format", "github")
+    assert over.exit_code == 1
+    assert over.stdout.startswith("::error file=tiny.onnx,line=1,col=1,title=paramcount::tiny has 15 params")
+    assert over.stderr == "tiny.onnx: tiny has 15 params, over the limit of 10 (--max-params)\n"
+    layer = run("tiny.onnx", "--max-layer-params", "14")
+    assert layer.exit_code == 1 and "layer fc has 15 params" in layer.stderr
+    assert run("tiny.onnx", "--max-params", "15").exit_code == 0
+
+
+def test_onnx_without_the_onnx_package_is_one_line(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "model.onnx").write_bytes(b"\x08\x07")
+    monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx raises ImportError
+    result = run("model.onnx")
+    assert result.exit_code == 2 and result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith("model.onnx:1:1: ") and "pip install 'paramcount[onnx]'" in line
+
+
+# -- --emit-spec for importers ------------------------------------------------------------------------
+
+
+def test_emit_spec_of_a_hugging_face_config_round_trips(tmp_path):
+    path = os.path.join(HF, "gpt2.json")
+    emitted = run(path, "--emit-spec")
+    assert emitted.exit_code == 0, emitted.stderr
+    assert not emitted.stdout.lstrip().startswith("{")  # the translation, not the config
+    assert "layers:" in emitted.stdout
+    direct = as_json(run(path, "--json"))
+    again = as_json(run("-", "--json", input=emitted.stdout))
+    assert again["totals"] == direct["totals"]
+    assert direct["totals"]["params"] == 124_439_808  # GPT-2 small, tied head
+
+
+def test_emit_spec_of_a_yaml_file_is_its_bytes(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "t.yaml", TINY + "# a comment kept\n")
+    assert run("t.yaml", "--emit-spec").stdout == TINY + "# a comment kept\n"
+
+
+# -- diff --all --format markdown ---------------------------------------------------------------------
+
+
+def test_diff_all_markdown_lists_every_layer(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "old.yaml", "input: [4]\nlayers:\n  - {type: dense, units: 3, name: a}\n"
+                                 "  - {type: dense, units: 2, name: b}\n")
+    write(tmp_path / "new.yaml", "input: [4]\nlayers:\n  - {type: dense, units: 3, name: a}\n"
+                                 "  - {type: dense, units: 5, name: b}\n")
+    changed = run("diff", "old.yaml", "new.yaml", "--format", "markdown").stdout
+    every = run("diff", "old.yaml", "new.yaml", "--format", "markdown", "--all").stdout
+    assert "| `a` |" not in changed and "| `b` |" in changed
+    assert "| `a` | unchanged |" in every and "| `b` |" in every
+    from paramcount import diff as d
+    from paramcount.sources import load
+
+    result = d.diff_reports(*(paramcount.analyze(load(p)) for p in ("old.yaml", "new.yaml")))
+    assert d.diff_markdown(result, unchanged=True) == every
+    assert d.diff_markdown(result) == changed
+
+
+# -- --format github with a preset ----------------------------------------------------------------------
+
+
+def test_github_preset_annotation_has_no_package_path():
+    result = run("lenet5", "--format", "github", "--max-params", "100")
+    assert result.exit_code == 1
+    first = result.stdout.splitlines()[0]
+    assert first == ("::error title=paramcount::preset:lenet5: LeNet-5 has 61,706 params, over the limit "
+                     "of 100 (--max-params)")
+    assert "file=" not in result.stdout and "architectures" not in result.stdout

@@ -343,3 +343,123 @@ def test_a_long_name_is_cut_in_the_table_and_title(tmp_path):
     lines = proc.stdout.decode().splitlines()
     assert max(map(len, lines)) < 600
     assert lines[0].endswith("… (input [4])")
+
+
+# -- 14. invisible fillers in a file name ----------------------------------------------------------
+
+# str.isprintable() calls these printable, yet each prints as nothing: `admin\u3164` reads `admin`.
+FILLERS = ["\u3164", "\u115f", "\u1160", "\uffa0", "\u034f", "\u17b4", "\u17b5"]
+
+
+@pytest.mark.parametrize("filler", FILLERS, ids=[f"U+{ord(c):04X}" for c in FILLERS])
+def test_invisible_fillers_in_a_file_name_reach_no_output_raw(tmp_path, filler):
+    stem = f"admin{filler}"
+    (tmp_path / f"{stem}.yaml").write_text("input: [4]\nlayers: [{type: dense, units: 3}]\n")
+    escaped = filler.encode("unicode_escape").decode()
+    for fmt, first in (("table", "admin"), ("markdown", "### `admin")):
+        proc = paramcount("--format", fmt, f"{stem}.yaml", "--max-params", "1", cwd=tmp_path)
+        assert proc.returncode == 1
+        out, err = proc.stdout.decode(), proc.stderr.decode()
+        assert filler not in out and filler not in err
+        assert out.startswith(first + escaped)  # the title (table) and the heading (markdown)
+        [line] = err.splitlines()  # the budget message
+        assert line.startswith(f"admin{escaped}.yaml: admin{escaped} has 15 params")
+
+
+# -- 15. CSV cells a spreadsheet would run -----------------------------------------------------------
+
+
+def test_csv_cells_that_start_like_a_formula_are_neutralised(tmp_path):
+    (tmp_path / "=1+1.yaml").write_text(
+        "input: [4]\nlayers:\n  - {type: dense, units: 3, name: '+cmd'}\n  - {type: dense, units: 2, name: '@x'}\n"
+        "  - {type: dense, units: 3, name: '-y'}\n  - {type: dense, units: 3, name: '=SUM(A1)'}\n")
+    proc = paramcount("--format", "csv", "=1+1.yaml", cwd=tmp_path)
+    assert proc.returncode == 0
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(proc.stdout.decode())))
+    assert [r["name"] for r in rows] == ["'+cmd", "'@x", "'-y", "'=SUM(A1)"]
+    assert [r["path"] for r in rows] == ["'+cmd", "'@x", "'-y", "'=SUM(A1)"]
+    assert {r["source"] for r in rows} == {"'=1+1.yaml"}
+    assert [r["params"] for r in rows] == ["15", "8", "9", "12"]  # numbers stay numbers
+    assert [r["type"] for r in rows] == ["dense"] * 4
+    for cell in (c for r in rows for c in r.values()):
+        assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
+
+
+# -- 16. --baseline is read as a spec file is ------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", ["/dev/ptmx", "/dev/zero"])
+def test_a_baseline_linked_to_a_device_is_refused_at_once(tmp_path, target):
+    if not os.path.exists(target):
+        pytest.skip(f"no {target}")
+    (tmp_path / "base.json").symlink_to(target)
+    proc = paramcount("lenet5", "--baseline", "base.json", "--max-growth", "5", cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stdout == b""
+    [line] = proc.stderr.decode().splitlines()
+    assert line == "paramcount: error: --baseline base.json: is a character device, not a spec file"
+
+
+def test_a_baseline_nested_too_deeply_is_one_line(tmp_path):
+    (tmp_path / "base.json").write_text("[" * 100_000 + "]" * 100_000)
+    proc = paramcount("lenet5", "--baseline", "base.json", "--max-growth", "5", cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stdout == b""
+    [line] = proc.stderr.decode().splitlines()
+    assert line == "paramcount: error: --baseline base.json: not a --json document: nested too deeply"
+
+
+def test_a_baseline_through_a_link_to_a_regular_file_is_read(tmp_path):
+    (tmp_path / "real.json").write_bytes(paramcount("--json", "lenet5", cwd=tmp_path).stdout)
+    (tmp_path / "base.json").symlink_to(tmp_path / "real.json")
+    proc = paramcount("lenet5", "--baseline", "base.json", "--max-growth", "0", cwd=tmp_path)
+    assert proc.returncode == 0 and proc.stderr == b""
+
+
+# -- 17. 80 columns: every preset, long names ------------------------------------------------------
+
+
+def _cells_of(text):
+    from paramcount.render import cells
+
+    return [cells(line) for line in text.splitlines()]
+
+
+def test_every_preset_fits_80_columns_table_and_notes(tmp_path):
+    from paramcount.sources import preset_names
+
+    names = preset_names()
+    proc = paramcount(*names, "--max-params", "1", cwd=tmp_path, COLUMNS="80")
+    assert proc.returncode == 1
+    out = proc.stdout.decode()
+    assert out.count("Total params: ") == len(names)
+    widths = _cells_of(out)
+    assert max(widths) <= 80, [line for line in out.splitlines() if _cells_of(line)[0] > 80]
+
+
+@pytest.mark.parametrize("preset", ["resnet18", "mobilenet-v2", "albert-base"])
+def test_summary_lines_wrap_to_a_narrow_terminal(tmp_path, preset):
+    """At 75 columns the tables fit; the lines under them (PyTorch's and Keras's figures, the sharing
+    line, the notes) wrap between words, continued two spaces in, rather than run past."""
+    proc = paramcount(preset, "--max-params", "1", cwd=tmp_path, COLUMNS="75")
+    assert proc.returncode == 1
+    out = proc.stdout.decode()
+    assert max(_cells_of(out)) <= 75, out
+    flat = " ".join(line.strip() for line in out.splitlines())
+    assert "Total params: " in flat and "Parameter memory (fp32): " in flat
+
+
+def test_a_wrapped_name_keeps_its_indentation(tmp_path):
+    (tmp_path / "spec.yaml").write_text(
+        "input: [8]\nlayers:\n  - type: sequence\n    name: outer\n    layers:\n"
+        "      - {type: dense, units: 4, name: 'short words that wrap around nicely when the column is narrow "
+        "enough to make them'}\n")
+    proc = paramcount("spec.yaml", cwd=tmp_path, COLUMNS="60")
+    assert proc.returncode == 0
+    rows = [line for line in proc.stdout.decode().splitlines() if line.startswith("│ ")]
+    name_cells = [row.split("│")[1] for row in rows]
+    start = next(i for i, c in enumerate(name_cells) if "short" in c)
+    wrapped = [c for c in name_cells[start:] if c.strip() and c.strip() != "Total"]
+    assert len(wrapped) >= 2
+    assert all(c.startswith("   ") and c[3] != " " for c in wrapped), wrapped  # '│' + ' ' + 2 of indent
