@@ -208,12 +208,13 @@ def gh_command(kind, path, line, col, message):
 def _linkable(path):
     """A path GitHub can link an annotation to, or None: a preset's file lies inside the installed
     package (or the checkout's architectures/), not in the repository being checked, so its
-    annotations go without file= (the message names the model)."""
+    annotations go without file= (the message names the model). A translated file (a Hugging Face
+    config, a Keras model) is annotated at the file itself."""
     if path is None or path.startswith("preset:"):
         return None
+    path = path.removesuffix(" (translated)")  # a Hugging Face or Keras file: the file itself
     try:
-        here = os.path.realpath(path.removesuffix(" (translated)"))
-        if os.path.dirname(here) == os.path.realpath(preset_dir()):
+        if os.path.dirname(os.path.realpath(path)) == os.path.realpath(preset_dir()):
             return None
     except (OSError, ValueError):
         pass

@@ -943,3 +943,11 @@ def test_github_preset_annotation_has_no_package_path():
     assert first == ("::error title=paramcount::preset:lenet5: LeNet-5 has 61,706 params, over the limit "
                      "of 100 (--max-params)")
     assert "file=" not in result.stdout and "architectures" not in result.stdout
+
+
+def test_github_annotation_of_a_translated_config_names_the_file():
+    path = os.path.join(HF, "gpt2.json")
+    result = run(path, "--format", "github", "--max-params", "1")
+    assert result.exit_code == 1
+    file = path.replace(":", "%3A").replace(",", "%2C")
+    assert result.stdout.startswith(f"::error file={file},line=1,col=1,title=paramcount::gpt2 has 124,439,808 params")
