@@ -347,6 +347,9 @@ Shell completion (bash; zsh and fish alike):
               help="Levels of blocks the table and markdown show; deeper rows are folded into their block "
                    "(totals unchanged). JSON always has the whole tree.")
 @click.option("--wide", is_flag=True, help="Every column of the table, however wide the terminal.")
+@click.option("--explain", is_flag=True,
+              help="After the table (table and markdown formats): each layer's count as a formula with its "
+                   "numbers filled in.")
 @click.option("--max-params", metavar="SIZE", callback=_size,
               help="Exit 1 when a spec's total params exceed SIZE (61706, 60k, 1.5M, 7B, 1e8, 100_000_000).")
 @click.option("--max-trainable", metavar="SIZE", callback=_size, help="Exit 1 above SIZE trainable params.")
@@ -364,7 +367,7 @@ Shell completion (bash; zsh and fish alike):
 @click.option("--list-presets", is_flag=True, help="List the shipped presets with their totals.")
 @click.version_option(__version__, "-V", "--version", prog_name="paramcount")
 @click.pass_context
-def cli(ctx, specs, fmt, as_json, depth, wide, list_presets, emit_spec, baseline, max_growth, **limits):
+def cli(ctx, specs, fmt, as_json, depth, wide, list_presets, emit_spec, baseline, max_growth, explain, **limits):
     """Count the weights and biases of the networks in SPEC, layer by layer.
 
     SPEC is a YAML file, a folder (every *.yaml and *.yml under it), a glob
@@ -373,7 +376,8 @@ def cli(ctx, specs, fmt, as_json, depth, wide, list_presets, emit_spec, baseline
     """
     limits = {k: v for k, v in limits.items() if v is not None}
     try:
-        return _run(ctx, specs, fmt, as_json, depth, wide, limits, list_presets, emit_spec, baseline, max_growth)
+        return _run(ctx, specs, fmt, as_json, depth, wide, limits, list_presets, emit_spec, baseline, max_growth,
+                    explain)
     except BrokenPipeError:  # inside click, which would exit 1 (our budget status)
         _silence(sys.stdout)
         return OK
@@ -449,7 +453,8 @@ class _Output:
             _silence(self.stream)
 
 
-def _run(ctx, specs, fmt, as_json, depth, wide, limits, list_presets, emit_spec, baseline, max_growth):
+def _run(ctx, specs, fmt, as_json, depth, wide, limits, list_presets, emit_spec, baseline, max_growth,
+         explain=False):
     if as_json:
         if ctx.get_parameter_source("fmt") is click.core.ParameterSource.COMMANDLINE and fmt != "json":
             raise click.UsageError(f"--json contradicts --format {fmt}")
@@ -515,8 +520,12 @@ def _run(ctx, specs, fmt, as_json, depth, wide, limits, list_presets, emit_spec,
             write(out.write, ("\n" if printed else "") + "".join(line + "\n" for line in lines))
         if fmt in ("table", "github"):
             write(_table, out, report, depth, wide, printed and fmt == "table")
+            if explain and fmt == "table":
+                write(_explain_text, out, report, depth)
         elif fmt == "markdown":
             write(_markdown, out, report, depth, printed)
+            if explain:
+                write(_explain_markdown, out, report, depth)
         elif fmt == "csv":
             write(_csv_rows, csv_writer, report, printed)
         elif many:
@@ -599,6 +608,18 @@ def _markdown(out, report, depth, printed):
     if printed:
         out.write("\n")
     render.write_markdown(out, report, depth)
+
+
+def _explain_text(out, report, depth):
+    from . import explain
+
+    explain.write_text(out, report, depth)
+
+
+def _explain_markdown(out, report, depth):
+    from . import explain
+
+    explain.write_markdown(out, report, depth)
 
 
 def _json_one(out, doc):
