@@ -175,11 +175,11 @@ def _affine(node, name, axis_word):
         parts.append(f"{plural(size.shape[0], axis_word)} × {what} = {n(_size(gamma) + _size(beta))}")
     if state:
         parts.append(f"{plural(size.shape[0], axis_word)} × (running mean + running variance) = "
-                     f"{n(sum(map(_size, state)))} running statistics, not trained (non-trainable)")
+                     f"{n(sum(map(_size, state)))} running statistics, not trained")
     if not parts:
         return "no parameters (no γ or β)"
     if len(parts) == 2:
-        return f"{parts[0]} trainable, + {parts[1]}: {n(_total(node))}"
+        return f"{parts[0]} trained + {parts[1]}: {n(_total(node))}"
     return parts[0]
 
 
@@ -279,8 +279,11 @@ def _moe(node, name):
             parts.append(f"{part} {times(kernel.shape[1:])}" + (f" + {n(bias.shape[-1])}" if bias is not None else ""))
     text += f", + {plural(experts, 'expert')} × ({' + '.join(parts)}) = {n(_total(node))}"
     active = getattr(node, "active", None)
-    if active is not None:
-        text += f"; one token runs through {n(active)} of them"
+    router_size = _size(router) + _size(router_bias)
+    per_expert = (_total(node) - router_size) // experts
+    if active is not None and per_expert:
+        k = (active - router_size) // per_expert
+        text += f"; each token runs through the router and {n(k)} of the {plural(experts, 'expert')}: {n(active)}"
     return text
 
 
@@ -337,17 +340,19 @@ def _tied(node, owners, name):
     return "; ".join(words)
 
 
+def _part(node, name):
+    """A part of a composite, by name; by type where it has none, or only an index (`0`)."""
+    return name(node.name) if node.name and not node.name.isdigit() else name(node.type)
+
+
 def _composite(node, name):
+    """One copy of a composite: the sum of its parts that hold parameters."""
     parts = [c for c in node.children if c.counts.params]
-    one = _one_copy(node)
     if not parts:
         return "no parameters"
     if len(parts) == 1:
-        c = parts[0]
-        text = f"{name(c.name) or name(c.type)} {n(c.counts.params)}"
-    else:
-        text = " + ".join(f"{name(c.name) or name(c.type)} {n(c.counts.params)}" for c in parts) + f" = {n(one)}"
-    return text
+        return f"{_part(parts[0], name)} {n(parts[0].counts.params)}"
+    return " + ".join(f"{_part(c, name)} {n(c.counts.params)}" for c in parts) + f" = {n(_one_copy(node))}"
 
 
 def explain_node(node, owners, name=str):
@@ -360,28 +365,28 @@ def explain_node(node, owners, name=str):
         text = fn(node, name) if fn else (f"{n(_one_copy(node))} params" if node.counts.params else "no parameters")
     else:
         text = _composite(node, name)
-    one = _one_copy(node)
-    if node.repeat > 1:
+    one, copies = _one_copy(node), node.repeat
+    if copies > 1 and one:
         if node.shared:
-            text += f"; its {n(node.repeat)} copies share these weights: counted once, {n(node.counts.params)}"
-        elif one:
-            text = (f"{n(node.repeat)} × {n(one)} = {n(node.counts.params)}, one copy: " + text
-                    if not leaf and len([c for c in node.children if c.counts.params]) > 1
-                    else text + f"; {n(node.repeat)} copies × {n(one)} = {n(node.counts.params)}")
+            text = f"its {n(copies)} copies share one set of weights, counted once: {text}"
+        elif leaf:
+            text += f"; {n(copies)} copies × {n(one)} = {n(node.counts.params)}"
+        elif len([c for c in node.children if c.counts.params]) > 1:
+            text = f"{n(copies)} × {n(one)} = {n(node.counts.params)}; one copy: {text}"
+        else:
+            text = f"{n(copies)} × {n(one)} = {n(node.counts.params)}"
     c = node.counts
-    learned = c.weights + c.biases
-    if learned and c.trainable == 0:
+    if c.weights + c.biases and c.trainable == 0:
         text += " (frozen: not trainable)"
     return text
 
 
 def label(node, name=str):
     """'C1' for a layer, 'layer1 (basic ×2)' for a block or repeated layer."""
-    extra = []
-    if node.tensors is None or node.repeat > 1:
-        kind = name(node.type) + (f" ×{node.repeat}" if node.repeat > 1 else "")
-        extra.append(kind + (", shared" if node.shared else ""))
-    return name(node.name) + (f" ({extra[0]})" if extra else "")
+    if node.tensors is not None and node.repeat <= 1:
+        return name(node.name)
+    kind = name(node.type) + (f" ×{node.repeat}" if node.repeat > 1 else "") + (", shared" if node.shared else "")
+    return f"{name(node.name)} ({kind})" if node.name else kind
 
 
 def explanations(report, depth=None, name=str):
