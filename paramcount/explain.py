@@ -238,7 +238,7 @@ def _recurrent(node, name):
             hidden, rec, proj = width // gates, width // gates, None
             bias = _find(node, at + "bias")
             biases = 0 if bias is None else (2 if len(bias.shape) - (stack > 1) == 2 else 1)
-            convention = ("Keras: two bias vectors (reset_after)" if biases == 2 else
+            convention = ("Keras, reset_after: two bias vectors" if biases == 2 else
                           "Keras: one bias vector" if biases else "no bias")
         else:
             continue
@@ -252,7 +252,7 @@ def _recurrent(node, name):
             groups[key] = []
             order.append(key)
         groups[key].append((words, per, convention))
-    pieces, total = [], 0
+    pieces, total, sums = [], 0, []
     for layer, stack in order:
         directions = groups[(layer, stack)]
         words, per, convention = directions[0]
@@ -264,8 +264,9 @@ def _recurrent(node, name):
         text = head + mult + (f"({words})" if mult else words) + f" = {n(per * count)}"
         pieces.append(text)
         total += per * count
+        sums.append(n(per * count))
     note = directions[0][2] if order else ""
-    return "; ".join(pieces) + (f"; in all {n(total)}" if len(pieces) > 1 else "") + (f" ({note})" if note else "")
+    return "; ".join(pieces) + (f"; in all, {' + '.join(sums)} = {n(total)}" if len(pieces) > 1 else "") + (f" ({note})" if note else "")
 
 
 def _moe(node, name):
