@@ -210,6 +210,71 @@ class LayerType:
         """What the layer would hold without weight sharing; None where sharing does not apply."""
         return None
 
+    # -- compute (issue 9): one copy of the layer, one sample, at the spec's input size -----------
+    # A type that holds weights but computes no multiply-accumulates says why here (a normalisation,
+    # a lookup, an addition); a test walks the registry so that none reports 0 MACs silently.
+    no_macs = None
+
+    def macs(self, cfg, shape, out):
+        """Multiply-accumulates (FLOPs = 2 × MACs). Default: none."""
+        return 0
+
+    def other_ops(self, cfg, shape, out):
+        """Elements touched by work that is not a multiply-accumulate (pooling, normalisation,
+        activations, additions). Default: the output's elements for a layer that keeps the shape and
+        computes on its values; none for one that only moves values (`keeps_ids`) or changes the shape."""
+        return 0 if self.keeps_ids or out != shape else product(out)
+
+    def connections(self, cfg, shape, out):
+        """LeCun's connections: for each output unit, the inputs it combines plus one for its bias.
+        Default: none (elementwise layers combine nothing)."""
+        return 0
+
+
+def _activation_ops(cfg, out):
+    """An `activation` field's work: one element each of the output."""
+    return product(out) if cfg.get("activation") else 0
+
+
+def window_pairs(positions, stride, offset, kernel, dilation, length):
+    """Along one axis, how many (position, kernel tap) pairs land inside the input: position o and tap
+    k read input index o·stride − offset + k·dilation, counted when it lies in [0, length). Padding
+    and windows hanging over the end add no connections. Without padding every pair counts."""
+    if offset <= 0 and (positions - 1) * stride - offset + (kernel - 1) * dilation < length:
+        return positions * kernel
+    if min(positions, kernel) > 200_000:  # only absurd specs get here: padding counted, no loop
+        return positions * kernel
+    total = 0
+    if kernel <= positions:
+        for k in range(kernel):  # o·stride in [offset − k·d, length − 1 + offset − k·d]
+            lo, hi = offset - k * dilation, length - 1 + offset - k * dilation
+            first, last = max(-(-lo // stride), 0), min(hi // stride, positions - 1)
+            total += max(last - first + 1, 0)
+    else:
+        for o in range(positions):
+            lo, hi = offset - o * stride, length - 1 + offset - o * stride
+            first, last = max(-(-lo // dilation), 0), min(hi // dilation, kernel - 1)
+            total += max(last - first + 1, 0)
+    return total
+
+
+def _left_pads(cfg, spatial, dilation):
+    """The padding before each spatial axis (TensorFlow's split for `same`: the extra one after)."""
+    pads = cfg["padding"]
+    if pads != "same":
+        return pads
+    return tuple(max((-(-n // s) - 1) * s + d * (k - 1) + 1 - n, 0) // 2
+                 for n, k, s, d in zip(spatial, cfg["kernel_size"], cfg["stride"], dilation))
+
+
+def _window_reads(cfg, shape, out, dilation):
+    """Per output channel, the input elements all windows read, summed (padding excluded)."""
+    n = 1
+    for o, s, p, k, d, length in zip(out[1:], cfg["stride"], _left_pads(cfg, shape[1:], dilation),
+                                     cfg["kernel_size"], dilation, shape[1:]):
+        n *= window_pairs(o, s, p, k, d, length)
+    return n
+
 
 class Spatial(LayerType):
     """Convolutions and pools over `ndim` spatial axes, channels first."""
@@ -310,6 +375,24 @@ class Conv(Spatial):
     def unshared_weights(self, cfg, shape, out):
         return self._tensors(cfg, shape, out, True)
 
+    def _links(self, cfg, shape):
+        """Input channels summed over the filters: filters × C/groups, or the connection table's."""
+        table = cfg.get("connections")
+        return sum(len(seen) for seen in table) if table is not None else cfg["filters"] * (shape[0] // cfg["groups"])
+
+    def macs(self, cfg, shape, out):
+        """Every output position, every filter, its input channels × the kernel (padding included, as
+        fvcore and torchvision count); the same with or without weight sharing (locally connected)."""
+        return product(out[1:]) * self._links(cfg, shape) * product(cfg["kernel_size"])
+
+    def other_ops(self, cfg, shape, out):
+        return _activation_ops(cfg, out)
+
+    def connections(self, cfg, shape, out):
+        """Inputs each output unit really reads (padding reads none) plus its bias."""
+        reads = _window_reads(cfg, shape, out, cfg["dilation"])
+        return self._links(cfg, shape) * reads + (product(out) if cfg["bias"] else 0)
+
 
 def connection_table(v):
     """A list per filter of distinct input channel numbers (from 0); nested lists may come as nodes."""
@@ -369,6 +452,22 @@ class Pool(Spatial):
                                  "padding aside (PyTorch's rule)", "kernel_size")
         return shape[:1] + self.positions(cfg, shape[1:], (1,) * self.ndim, cfg["ceil_mode"])
 
+    def other_ops(self, cfg, shape, out):
+        """The input elements every window reads (padding and overhang excluded)."""
+        return shape[0] * _window_reads(cfg, shape, out, (1,) * self.ndim)
+
+    def connections(self, cfg, shape, out):
+        return self.other_ops(cfg, shape, out)
+
+
+def _adaptive_reads(n, o):
+    """Input elements read along one axis by PyTorch's adaptive windows [⌊i·n/o⌋, ⌈(i+1)·n/o⌉)."""
+    if n % o == 0:
+        return n
+    if o > 200_000:
+        return o * (-(-n // o))
+    return sum(-(-(i + 1) * n // o) - i * n // o for i in range(o))
+
 
 class AdaptivePool(Spatial):
     def __init__(self, kind, ndim):
@@ -381,6 +480,16 @@ class AdaptivePool(Spatial):
         self.check_rank(shape)
         return shape[:1] + cfg["output_size"]
 
+    def other_ops(self, cfg, shape, out):
+        """The input elements every window reads (windows may overlap)."""
+        n = shape[0]
+        for length, o in zip(shape[1:], out[1:]):
+            n *= _adaptive_reads(length, o)
+        return n
+
+    def connections(self, cfg, shape, out):
+        return self.other_ops(cfg, shape, out)
+
 
 class GlobalPool(LayerType):
     min_rank = 2
@@ -392,6 +501,12 @@ class GlobalPool(LayerType):
     def output_shape(self, cfg, shape):
         self.check_rank(shape)
         return shape[:1]
+
+    def other_ops(self, cfg, shape, out):
+        return product(shape)
+
+    def connections(self, cfg, shape, out):
+        return product(shape)
 
 
 class Flatten(LayerType):
@@ -420,9 +535,20 @@ class Dense(LayerType):
             tensors.append(Weight("bias", (cfg["units"],), "bias"))
         return tensors
 
+    def macs(self, cfg, shape, out):
+        """Inputs × units, on every position of a rank > 1 input (torch Linear, fvcore's linear)."""
+        return product(out) * shape[-1]
+
+    def other_ops(self, cfg, shape, out):
+        return _activation_ops(cfg, out)
+
+    def connections(self, cfg, shape, out):
+        return product(out) * (shape[-1] + (1 if cfg["bias"] else 0))
+
 
 class BatchNorm(LayerType):
     name, doc = "batchnorm", "over the first (channel) axis; running mean and variance are non-trainable"
+    no_macs = "a normalisation: its scale and shift are in other_ops, as torchvision counts"
     aliases = {"epsilon": "eps", "scale": "affine", "center": "affine"}
     fields = (Field("affine", boolean, True, "learn γ and β"), Field("eps", number, 1e-5), Field("momentum", number, 0.1))
 
@@ -439,6 +565,7 @@ class BatchNorm(LayerType):
 
 class LayerNorm(LayerType):
     name, doc = "layernorm", "over the last axis"
+    no_macs = "a normalisation: its scale and shift are in other_ops, as torchvision counts"
     aliases = {"elementwise_affine": "affine", "epsilon": "eps"}
     fields = (Field("affine", boolean, True, "learn γ and β"), Field("eps", number, 1e-5))
 
@@ -452,6 +579,10 @@ class Embedding(LayerType):
     takes_ids = True
     aliases = {"input_dim": "num_embeddings", "num_tokens": "num_embeddings", "output_dim": "embedding_dim", "vocab_size": "num_embeddings"}
     fields = (Field("num_embeddings", positive_int, doc="vocabulary size"), Field("embedding_dim", positive_int))
+    no_macs = "a lookup: each output element is copied from the table (other_ops)"
+
+    def other_ops(self, cfg, shape, out):
+        return product(out)
 
     def output_shape(self, cfg, shape):
         return shape + (cfg["embedding_dim"],)
@@ -467,6 +598,13 @@ class Simple(LayerType):
         self.name, self.doc, self.fields, self.min_rank = name, doc, fields, min_rank
         self.aliases = aliases or {}
         self.keeps_ids = keeps_ids
+
+    def other_ops(self, cfg, shape, out):
+        """Activations: each element once; LRN: `size` channels per element; dropout and identity:
+        nothing at inference."""
+        if self.name == "dropout":
+            return 0
+        return product(out) * (cfg["size"] if self.name == "lrn" else 1)
 
 
 def integer(v):
@@ -573,6 +711,21 @@ class ConvTranspose(Spatial):
             tensors.append(Weight("bias", (cfg["filters"],), "bias"))
         return tensors
 
+    def macs(self, cfg, shape, out):
+        """Every input position scatters its C channels through filters/groups kernels: positions ×
+        C × filters/groups × kernel, what the layer computes (fvcore's count; products that land in
+        the padding cropped off are computed too)."""
+        return product(shape) * (cfg["filters"] // cfg["groups"]) * product(cfg["kernel_size"])
+
+    def connections(self, cfg, shape, out):
+        """Per output unit, the (input, tap) pairs that land on it (cropped padding excluded), plus its bias."""
+        pairs = 1
+        for n, o, k, s_, p, d in zip(shape[1:], out[1:], cfg["kernel_size"], cfg["stride"], cfg["padding"],
+                                     cfg["dilation"]):
+            pairs *= window_pairs(n, s_, p, k, d, o)
+        links = shape[0] * (cfg["filters"] // cfg["groups"])
+        return links * pairs + (product(out) if cfg["bias"] else 0)
+
 
 class Depthwise(Spatial):
     """depthwise_conv2d (Keras DepthwiseConv2D) and separable_conv2d (Keras SeparableConv2D)."""
@@ -619,6 +772,20 @@ class Depthwise(Spatial):
 
     def unshared_weights(self, cfg, shape, out):
         return self._tensors(cfg, shape, out, True)
+
+    def macs(self, cfg, shape, out):
+        """Depthwise: positions × C·multiplier × kernel; separable adds the pointwise positions ×
+        C·multiplier × filters."""
+        inner, positions = shape[0] * cfg["depth_multiplier"], product(out[1:])
+        depthwise = positions * inner * product(cfg["kernel_size"])
+        return depthwise + (positions * inner * cfg["filters"] if self.separable else 0)
+
+    def connections(self, cfg, shape, out):
+        inner, bias = shape[0] * cfg["depth_multiplier"], product(out) if cfg["bias"] else 0
+        depthwise = inner * _window_reads(cfg, shape, out, cfg["dilation"])
+        if not self.separable:
+            return depthwise + bias
+        return depthwise + product(out[1:]) * inner * cfg["filters"] + bias
 
 
 class Recurrent(LayerType):
@@ -688,6 +855,41 @@ class Recurrent(LayerType):
         else:
             tensors += self._layer(cfg, f"1-{layers - 1}", fan_in, directions, (layers - 1,))
         return tensors
+
+    def _biases(self, cfg):
+        """Bias vectors a gate unit adds: torch two; Keras one, two for a GRU with reset_after."""
+        if not cfg["bias"]:
+            return 0
+        if cfg["convention"] == "torch":
+            return 2
+        return 2 if self.name == "gru" and cfg["reset_after"] else 1
+
+    def _per_step(self, cfg, shape):
+        """(MACs, connections, gate units) of one time step, all layers and directions."""
+        directions = 2 if cfg["bidirectional"] else 1
+        gates, hidden, size = self.gates * cfg["hidden_size"], cfg["hidden_size"], self._size(cfg)
+        macs = connections = units = 0
+        for layer in range(min(cfg["num_layers"], 2)):
+            times = 1 if layer == 0 else cfg["num_layers"] - 1  # layers 1.. all alike
+            fan_in = shape[-1] if layer == 0 else size * directions
+            one = gates * (fan_in + size) + (size * hidden if size != hidden else 0)
+            macs += times * directions * one
+            connections += times * directions * (one + gates * self._biases(cfg))
+            units += times * directions * gates
+        return macs, connections, units
+
+    def macs(self, cfg, shape, out):
+        """Every time step (with or without return_sequences), layer and direction: gates·H × (inputs +
+        hidden state), plus torch's projection H × proj_size; the same in both conventions."""
+        return shape[0] * self._per_step(cfg, shape)[0]
+
+    def other_ops(self, cfg, shape, out):
+        """One activation per gate unit and time step (the cell's elementwise products aside)."""
+        return shape[0] * self._per_step(cfg, shape)[2]
+
+    def connections(self, cfg, shape, out):
+        """MACs' inputs plus the convention's bias vectors per gate unit and step."""
+        return shape[0] * self._per_step(cfg, shape)[1]
 
     def _layer(self, cfg, layer, fan_in, directions, stack):
         gates, hidden, size, bias = self.gates * cfg["hidden_size"], cfg["hidden_size"], self._size(cfg), cfg["bias"]
@@ -759,9 +961,37 @@ class Attention(LayerType):
             tensors.append(Weight("output_bias", (d,), "bias"))
         return tensors
 
+    def _widths(self, cfg, shape):
+        d = shape[1]
+        head = cfg["head_dim"] or d // cfg["num_heads"]
+        return d, cfg["num_heads"] * head, cfg["num_kv_heads"] * head, cfg["kv_dim"] or d
+
+    def projection_macs(self, cfg, shape, out):
+        """The four projections (dense layers on every token): T × (D·q + 2·S·kv + q·D)."""
+        d, q, kv, source = self._widths(cfg, shape)
+        return shape[0] * (d * q + 2 * source * kv + q * d)
+
+    def macs(self, cfg, shape, out):
+        """The projections, plus QKᵀ (T × T × head per query head: T²·q) and AV (the same), over the
+        input's T tokens attending to T (no causal saving: a mask is applied after computing)."""
+        t, q = shape[0], self._widths(cfg, shape)[1]
+        return self.projection_macs(cfg, shape, out) + 2 * t * t * q
+
+    def other_ops(self, cfg, shape, out):
+        """The softmax over each head's T × T scores."""
+        return shape[0] * shape[0] * cfg["num_heads"]
+
+    def connections(self, cfg, shape, out):
+        """Projections' inputs and biases, and each score's and each output's products."""
+        d, q, kv, source = self._widths(cfg, shape)
+        b, ob = (1 if cfg["qkv_bias"] else 0), (1 if cfg["out_bias"] else 0)
+        t = shape[0]
+        return t * (q * (d + b) + 2 * kv * (source + b) + d * (q + ob)) + 2 * t * t * q
+
 
 class RMSNorm(LayerType):
     name, doc = "rmsnorm", "root-mean-square normalisation over the last axis (torch RMSNorm); γ only"
+    no_macs = "a normalisation: its scale and shift are in other_ops, as torchvision counts"
     aliases = {"elementwise_affine": "affine", "epsilon": "eps", "scale": "affine"}
     fields = (Field("affine", boolean, True, "learn γ"), Field("eps", number, None, "none: the dtype's epsilon"))
 
@@ -771,6 +1001,7 @@ class RMSNorm(LayerType):
 
 class GroupNorm(LayerType):
     name, doc = "groupnorm", "normalisation over groups of channels (torch GroupNorm), channels first"
+    no_macs = "a normalisation: its scale and shift are in other_ops, as torchvision counts"
     aliases = {"groups": "num_groups", "epsilon": "eps", "scale": "affine", "center": "affine"}
     fields = (Field("num_groups", positive_int, doc="must divide the channels"),
               Field("affine", boolean, True, "learn γ and β per channel"), Field("eps", number, 1e-5))
@@ -789,6 +1020,7 @@ class GroupNorm(LayerType):
 
 class InstanceNorm(LayerType):
     name = "instancenorm"
+    no_macs = "a normalisation: its scale and shift are in other_ops, as torchvision counts"
     doc = ("per-channel normalisation over the spatial axes (torch InstanceNorm1d/2d/3d by input rank), "
            "input [C, L], [C, H, W] or [C, D, H, W]")
     aliases = {"epsilon": "eps", "scale": "affine", "center": "affine"}
@@ -834,6 +1066,9 @@ class Upsample(LayerType):
         if field == "size":
             return shape[:1] + value
         return shape[:1] + tuple(a * b for a, b in zip(shape[1:], value))
+
+    def other_ops(self, cfg, shape, out):
+        return product(out)
 
 
 class Reshape(LayerType):
@@ -887,6 +1122,7 @@ class PositionalEmbedding(LayerType):
     aliases = {"max_position_embeddings": "num_positions", "max_len": "num_positions", "n_positions": "num_positions",
                "sequence_length": "num_positions"}
     fields = (Field("num_positions", positive_int, doc="positions learned"),)
+    no_macs = "an addition: one element each of the output (other_ops)"
 
     def output_shape(self, cfg, shape):
         if len(shape) != 2:
@@ -901,6 +1137,7 @@ class PositionalEmbedding(LayerType):
 
 class ClassToken(LayerType):
     name, doc = "class_token", "prepends a learned vector (ViT's [class] token): [T, D] to [T+1, D]"
+    no_macs = "a concatenation: values are moved, not computed"
 
     def output_shape(self, cfg, shape):
         if len(shape) != 2:
@@ -929,6 +1166,18 @@ class Subsample(LayerType):
     def weights(self, cfg, shape, out):
         return [Weight("coefficient", shape[:1], "weight"), Weight("bias", shape[:1], "bias")]
 
+    def macs(self, cfg, shape, out):
+        """One multiply per output unit: the window's sum times the coefficient."""
+        return product(out)
+
+    def other_ops(self, cfg, shape, out):
+        """The window's sum: every input element it reads."""
+        return product(out) * product(cfg["kernel_size"])
+
+    def connections(self, cfg, shape, out):
+        """The window's inputs plus the bias: LeNet-1998's S2, 6 × 14 × 14 × (4 + 1) = 5,880."""
+        return product(out) * (product(cfg["kernel_size"]) + 1)
+
 
 class RBF(LayerType):
     name = "rbf"
@@ -942,6 +1191,13 @@ class RBF(LayerType):
 
     def weights(self, cfg, shape, out):
         return [Weight("centres", (cfg["units"], shape[-1]), "weight")]
+
+    def macs(self, cfg, shape, out):
+        """(x − c)² accumulated: one multiply-accumulate per input and unit."""
+        return product(out) * shape[-1]
+
+    def connections(self, cfg, shape, out):
+        return product(out) * shape[-1]
 
 
 class MoE(LayerType):
@@ -987,6 +1243,27 @@ class MoE(LayerType):
 
     def weights(self, cfg, shape, out):
         return self._tensors(cfg, shape, cfg["num_experts"])
+
+    def _matrices(self, cfg):
+        return 3 if cfg["gated"] else 2
+
+    def macs(self, cfg, shape, out):
+        """Per token: the router D × num_experts, and top_k experts of (gate,) up and down D × hidden."""
+        t, d = shape
+        return t * (d * cfg["num_experts"] + cfg["top_k"] * self._matrices(cfg) * d * cfg["hidden"])
+
+    def other_ops(self, cfg, shape, out):
+        """Per token: the router's softmax, top_k experts' activations, and the weighted sum of their outputs."""
+        t, d = shape
+        k = cfg["top_k"]
+        return t * (cfg["num_experts"] + k * cfg["hidden"] * (2 if cfg["gated"] else 1) + k * d)
+
+    def connections(self, cfg, shape, out):
+        t, d = shape
+        b, h, k = (1 if cfg["bias"] else 0), cfg["hidden"], cfg["top_k"]
+        router = cfg["num_experts"] * (d + (1 if cfg["router_bias"] else 0))
+        expert = (self._matrices(cfg) - 1) * h * (d + b) + d * (h + b)
+        return t * (router + k * expert)
 
     def active_weights(self, cfg, shape, out):
         """The tensors one token uses: the router and top_k experts (stacked on a leading top_k axis)."""
