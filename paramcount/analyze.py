@@ -62,6 +62,39 @@ class Counts:
         return {k: getattr(self, k) for k in COUNTS}
 
 
+COMPUTE = ("macs", "other_ops", "connections")
+
+
+class Compute:
+    """What a node computes for one sample at the spec's input size (issue 9): multiply-accumulates
+    (FLOPs = 2 × MACs), other elementwise work (`other_ops`: pooling, normalisation, activations) and
+    LeCun's connections. Unlike `Counts`, it multiplies by every occurrence: copies that share one set
+    of weights (`shared`, ALBERT) and tied layers still compute each time they run."""
+
+    __slots__ = COMPUTE + ("known",)
+    macs: int
+    other_ops: int
+    connections: int
+    known: bool  # False where a layer's compute is not known (a node built without it: ONNX imports)
+
+    def __init__(self, macs: int = 0, other_ops: int = 0, connections: int = 0, known: bool = True) -> None:
+        self.macs, self.other_ops, self.connections, self.known = macs, other_ops, connections, known
+
+    def add(self, other: "Compute", times: int = 1) -> "Compute":
+        for k in COMPUTE:
+            setattr(self, k, getattr(self, k) + getattr(other, k) * times)
+        self.known = self.known and other.known
+        return self
+
+    def as_dict(self) -> dict[str, int]:
+        return {k: getattr(self, k) for k in COMPUTE}
+
+    def __eq__(self, other):
+        return isinstance(other, Compute) and self.as_dict() == other.as_dict()
+
+    __hash__ = None
+
+
 class LayerReport:
     """One node of the report tree: a leaf layer, or a composite whose counts include its children's.
 
@@ -70,7 +103,7 @@ class LayerReport:
     """
 
     __slots__ = ("name", "path", "depth", "type", "activation", "input_shape", "output_shape", "counts",
-                 "tensors", "children", "repeat", "shared", "tied_to", "active")
+                 "tensors", "children", "repeat", "shared", "tied_to", "active", "compute")
     name: str
     path: str
     depth: int
@@ -84,15 +117,18 @@ class LayerReport:
     repeat: int
     shared: bool
     tied_to: str | None
+    compute: Compute
 
     def __init__(self, name, type_, activation, input_shape, output_shape, counts, tensors, children=(),
-                 path=None, depth=0, repeat=1, shared=False, tied_to=None):
+                 path=None, depth=0, repeat=1, shared=False, tied_to=None, compute=None):
         self.name, self.type, self.activation = name, type_, activation
         self.input_shape, self.output_shape = input_shape, output_shape
         self.counts, self.tensors, self.children = counts, tensors, list(children)
         self.path, self.depth = path if path is not None else name, depth
         self.repeat, self.shared, self.tied_to = repeat, shared, tied_to
         self.active = None  # a routed mixture of experts: the params one token runs through, one copy
+        # All occurrences of this row, shared or not (a composite: its children's sum, times repeat).
+        self.compute = compute if compute is not None else Compute(known=False)
 
     @property
     def is_leaf(self) -> bool:
@@ -108,6 +144,8 @@ class LayerReport:
             one = {k: v // self.repeat for k, v in one.items()}
         d.update(one)
         d.update(path=self.path, depth=self.depth, repeat=times, copies=copies, tied_to=self.tied_to)
+        # One occurrence: a row's copies compute alike (analysis merges only copies of equal compute).
+        d.update({k: v // self.repeat for k, v in self.compute.as_dict().items()})
         return d
 
     def tree_dict(self, index: Mapping[int, int]) -> dict[str, Any]:
@@ -118,6 +156,7 @@ class LayerReport:
         d = {"name": self.name, "path": self.path, "type": self.type, "input_shape": list(self.input_shape),
              "output_shape": list(self.output_shape), "repeat": self.repeat, "shared": self.shared}
         d.update(self.counts.as_dict())
+        d.update(self.compute.as_dict())
         d["children"] = [c.tree_dict(index) for c in self.children]
         return d
 
@@ -149,7 +188,7 @@ class Budget:
 
 class Report:
     __slots__ = ("name", "description", "source", "path", "input_shape", "layers", "totals",
-                 "max_params", "budget_mark", "within", "budgets", "warnings")
+                 "max_params", "budget_mark", "within", "budgets", "warnings", "compute")
     name: str
     description: str | None
     source: str
@@ -162,10 +201,15 @@ class Report:
     within: bool
     budgets: list[Budget]
     warnings: list[Any]
+    compute: Compute
 
     def __init__(self, **kw: Any) -> None:
         for k in self.__slots__:
             setattr(self, k, kw.get(k))
+        if self.compute is None:  # the sum of the top-level nodes' compute (all occurrences)
+            self.compute = Compute()
+            for node in self.layers or ():
+                self.compute.add(getattr(node, "compute", None) or Compute())
         if self.budgets is None:
             self.budgets = []
         if self.warnings is None:
@@ -235,7 +279,7 @@ class Report:
             "input_shape": list(self.input_shape),
             "layers": leaves,
             "tree": [node.tree_dict(index) for node in self.layers],
-            "totals": self.totals.as_dict(),
+            "totals": {**self.totals.as_dict(), **self.compute.as_dict()},
             **({} if active is None else {"active_params": active}),
             "budget": self._budget_dict(),
         }
@@ -388,9 +432,11 @@ def _item(run, item, shape, ids, scope):
             run.fail(scope, item.mark_of("shared"), f"shared copies of {quote(item.name)} must keep the shape: "
                                                     f"the first takes {dims(copy_shape)} and gives {dims(out)}")
         previous = runs[-1][0] if runs else None
-        if previous is not None and previous.counts.as_dict() == report.counts.as_dict():
+        if (previous is not None and previous.counts.as_dict() == report.counts.as_dict()
+                and previous.compute == report.compute):
             # Copies that change the shape but not the counts (a class token, a shrinking
-            # convolution's weights) share a row, so output follows the spec, not its expansion.
+            # convolution's weights) share a row, so output follows the spec, not its expansion;
+            # copies that compute differently do not (a row's MACs stay one copy's times its repeat).
             runs[-1] = (previous, runs[-1][1] + count)
             previous.output_shape = out
             start, n = run.repeats[path][-1]
@@ -404,14 +450,17 @@ def _item(run, item, shape, ids, scope):
         report.name, report.path, report.repeat, report.shared = item.name, path, times, item.shared
         if not item.shared:
             report.counts = Counts().add(report.counts, times)
+        report.compute = Compute().add(report.compute, times)  # shared copies still run `times` times
         return run.record(report, scope, item.node.mark), copy_shape, copy_ids
-    counts = Counts()
+    counts, compute = Counts(), Compute()
     for report, count in runs:
         report.repeat = count
         report.counts = Counts().add(report.counts, count)
+        report.compute = Compute().add(report.compute, count)
         counts.add(report.counts)
+        compute.add(report.compute)
     node = LayerReport(item.name, type_of(item), None, shape, copy_shape, counts, None, [r for r, _ in runs],
-                       path, scope.depth)
+                       path, scope.depth, compute=compute)
     for report, _ in runs:
         _deepen(report)
     return run.record(node, scope, item.node.mark), copy_shape, copy_ids
@@ -517,8 +566,9 @@ def _leaf(run, leaf, shape, ids, scope, path, name, trainable):
     if unshared is not None:
         unshared = sum(_elements(unshared))
     counts = Counts(*_elements(counted), trainable and scope.trainable, unshared)
+    compute = Compute(kind.macs(cfg, shape, out), kind.other_ops(cfg, shape, out), kind.connections(cfg, shape, out))
     report = LayerReport(name, kind.name, cfg.get("activation"), shape, out, counts, tensors, (),
-                         path, scope.depth, tied_to=tied_to)
+                         path, scope.depth, tied_to=tied_to, compute=compute)
     if hasattr(kind, "active_weights"):
         report.active = sum(_elements(kind.active_weights(cfg, shape, out)))
     run.owners.setdefault(path, report)
@@ -588,20 +638,18 @@ def _use(run, use, shape, ids, scope, path, name, trainable):
     inner = _Scope(values, path, scope.depth + 1, scope.trainable and trainable,
                    f"{path} (block '{block.name}')", path, scope.times)
     children, out, out_ids = _sequence(run, block.items, shape, ids, inner)
-    counts = Counts()
-    for c in children:
-        counts.add(c.counts)
-    node = LayerReport(name, block.name, None, shape, out, counts, None, children, path, scope.depth)
+    counts, compute = _sums(children)
+    node = LayerReport(name, block.name, None, shape, out, counts, None, children, path, scope.depth,
+                       compute=compute)
     return run.record(node, scope, use.node.mark), out, out_ids
 
 
 def _branch(run, branch, shape, ids, scope, prefix, kind):
     path = f"{prefix}.{branch.name}" if prefix else branch.name
     children, out, out_ids = _sequence(run, branch.items, shape, ids, scope.inside(path))
-    counts = Counts()
-    for c in children:
-        counts.add(c.counts)
-    node = LayerReport(branch.name, kind, None, shape, out, counts, None, children, path, scope.depth)
+    counts, compute = _sums(children)
+    node = LayerReport(branch.name, kind, None, shape, out, counts, None, children, path, scope.depth,
+                       compute=compute)
     return node, out, out_ids
 
 
@@ -631,12 +679,19 @@ def _group(run, group, shape, ids, scope, path, name, trainable):
         out = _merge(run, group, outs, scope, what)
         _check_out(run, scope, mark, what, out)
         out_ids = all_ids and group.merge == "concat"  # ids side by side are still ids
-    counts = Counts()
+    counts, compute = _sums(children)
+    node = LayerReport(name if not group.transparent else "", group.form, None, shape, out, counts, None,
+                       children, path, scope.depth, compute=compute)
+    return run.record(node, scope, mark), out, out_ids
+
+
+def _sums(children):
+    """A composite's counts and compute: its children's sums (a merge's additions are not counted)."""
+    counts, compute = Counts(), Compute()
     for c in children:
         counts.add(c.counts)
-    node = LayerReport(name if not group.transparent else "", group.form, None, shape, out, counts, None,
-                       children, path, scope.depth)
-    return run.record(node, scope, mark), out, out_ids
+        compute.add(c.compute)
+    return counts, compute
 
 
 def _merge(run, group, outs, scope, what):

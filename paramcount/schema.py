@@ -262,6 +262,13 @@ def _size(doc):
 def output_schema():
     """The JSON Schema of `--json`: a report, or an array of reports (and failures) for several specs."""
     counts = {k: {"type": "integer", "minimum": 0} for k in COUNTS}
+    compute = {  # issue 9: at the spec's input size, one sample
+        "macs": {"type": "integer", "minimum": 0,
+                 "description": "multiply-accumulates (FLOPs = 2 × MACs), every occurrence, shared copies included"},
+        "other_ops": {"type": "integer", "minimum": 0,
+                      "description": "elements touched by pooling, normalisation, activations (not MACs)"},
+        "connections": {"type": "integer", "minimum": 0,
+                        "description": "LeCun's connections: each output unit's inputs plus one for its bias"}}
     shape = {"type": "array", "items": {"type": "integer", "minimum": 1}, "description": "without the batch axis"}
     text, count = {"type": "string"}, {"type": "integer", "minimum": 1}
 
@@ -275,20 +282,24 @@ def output_schema():
                  "repeat": dict(count, description="how often the layer occurs (product of enclosing repeats)"),
                  "copies": {"type": "integer", "minimum": 0,
                             "description": "sets of its weights the totals hold; sum of params × copies = total"},
-                 "tied_to": {"type": ["string", "null"], "description": "path of the layer whose weights it uses"}},
-                "a leaf layer; counts are one copy's, excluding tied tensors")
+                 "tied_to": {"type": ["string", "null"], "description": "path of the layer whose weights it uses"},
+                 **compute},
+                "a leaf layer; counts are one copy's, excluding tied tensors; macs, other_ops and connections "
+                "one occurrence's (sum of macs × repeat = total)")
     node = {"oneOf": [
         obj({"layer": {"type": "integer", "minimum": 0}}, "a leaf: its index in `layers`"),
         obj({"name": text, "path": text,
              "type": dict(text, description="sequence, residual, parallel or a block's name"),
              "input_shape": shape, "output_shape": shape, "repeat": count, "shared": {"type": "boolean"}, **counts,
+             **compute,
              "children": {"type": "array", "items": {"$ref": "#/$defs/node"}}},
             "a composite or block use; counts include its children and all its copies")]}
     budget = {"type": ["integer", "null"], "minimum": 1}
     report = obj({"schema_version": {"const": 1}, "name": text, "source": dict(text, description="file, preset or -"),
                   "input_shape": shape, "layers": {"type": "array", "items": {"$ref": "#/$defs/layer"}},
                   "tree": {"type": "array", "items": {"$ref": "#/$defs/node"}},
-                  "totals": obj(counts, "the whole model; tied tensors and shared copies counted once"),
+                  "totals": obj({**counts, **compute}, "the whole model; tied tensors and shared copies counted "
+                                "once in the counts, every occurrence in macs, other_ops and connections"),
                   "active_params": {"type": "integer", "minimum": 0, "description": (
                       "only with routed experts (moe): the parameters one token runs through")},
                   "budget": {**obj({"max_params": budget, "within": {"type": "boolean"}}, "the limit (null: none)"),

@@ -28,8 +28,10 @@ BASE_ENV = {"COLUMNS": "100", "NO_COLOR": None, "FORCE_COLOR": None, "TTY_COMPAT
 
 TOP_KEYS = ["schema_version", "name", "source", "input_shape", "layers", "tree", "totals", "budget"]
 LAYER_KEYS = ["name", "type", "input_shape", "output_shape", "weights", "biases", "trainable",
-              "non_trainable", "params", "params_unshared", "path", "depth", "repeat", "copies", "tied_to"]
-TOTAL_KEYS = ["weights", "biases", "trainable", "non_trainable", "params", "params_unshared"]
+              "non_trainable", "params", "params_unshared", "path", "depth", "repeat", "copies", "tied_to",
+              "macs", "other_ops", "connections"]
+TOTAL_KEYS = ["weights", "biases", "trainable", "non_trainable", "params", "params_unshared",
+              "macs", "other_ops", "connections"]
 
 LENET5_PARAMS = 61_706
 ALEXNET_PARAMS = 60_965_224
