@@ -209,7 +209,7 @@ class Report:
         if self.compute is None:  # the sum of the top-level nodes' compute (all occurrences)
             self.compute = Compute()
             for node in self.layers or ():
-                self.compute.add(getattr(node, "compute", None) or Compute())
+                self.compute.add(getattr(node, "compute", None) or Compute(known=False))
         if self.budgets is None:
             self.budgets = []
         if self.warnings is None:

@@ -246,12 +246,34 @@ def summary(report):
     if report.sharing_tenths is not None:
         sharing += f" (sharing makes it {decimal(report.sharing_tenths)}x smaller)"
     lines.append(sharing)
+    lines += compute_lines(report)
     memory, unit = report.memory_fp32
     lines.append(f"Parameter memory (fp32): {memory if unit == 'B' else decimal(memory)} {unit}")
     if report.max_params is not None:
         verdict = "within budget" if report.within else "OVER BUDGET"
         lines.append(f"Budget: {number(t.params)} of {number(report.max_params)} max params ({verdict})")
     return lines
+
+
+def metric(n):
+    """A large count in hundredths of K, M, G or T (decimal prefixes, as torchvision's "GFLOPS"),
+    rounded half up by integer arithmetic: 1,814,073,344 -> '1.81 G'; None below a thousand."""
+    for unit, scale in (("T", 10**12), ("G", 10**9), ("M", 10**6), ("K", 10**3)):
+        if n >= scale:
+            hundredths = (n * 100 + scale // 2) // scale
+            return f"{hundredths // 100:,}.{hundredths % 100:02d} {unit}"
+    return None
+
+
+def compute_lines(report):
+    """MACs (FLOPs = 2 × MACs) and LeCun's connections at the spec's input size; nothing where a
+    layer's compute is unknown (a report built without it, as from ONNX), so unknown never reads 0."""
+    compute = _attr(report, "compute", None)
+    if compute is None or not getattr(compute, "known", True):
+        return []
+    short = metric(compute.macs)
+    macs = f"MACs: {number(compute.macs)}" + (f" ({short})" if short else "") + "; FLOPs = 2 × MACs"
+    return [macs, f"Connections: {number(compute.connections)}"]
 
 
 def title(report, escape=str):
