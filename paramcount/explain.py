@@ -122,7 +122,6 @@ def _depthwise(node, name):
     text = f"{what} × ({times(window)} weights" + (" + 1 bias)" if bias is not None else ")")
     positions = node.output_shape[1:]
     if per_position:
-        one = _total(node) // prod(positions)
         return f"locally connected (no sharing): {times(positions)} positions × {text} = {n(_total(node))}"
     one = _total(node)
     return text + f" = {n(one)}" + _sharing(node, one, positions)
@@ -265,7 +264,7 @@ def _recurrent(node, name):
         pieces.append(text)
         total += per * count
         sums.append(n(per * count))
-    note = directions[0][2] if order else ""
+    note = groups[order[0]][0][2] if order else ""
     return "; ".join(pieces) + (f"; in all, {' + '.join(sums)} = {n(total)}" if len(pieces) > 1 else "") + (f" ({note})" if note else "")
 
 
@@ -396,7 +395,8 @@ def explanations(report, depth=None, name=str):
     stack = list(report.layers)
     while stack:
         node = stack.pop()
-        owners.setdefault(node.path, node) if node.tensors is not None else None
+        if node.tensors is not None:  # a tie names a leaf
+            owners.setdefault(node.path, node)
         stack.extend(node.children)
     nodes, _ = render.walk(report, depth)
     for node, level in nodes:

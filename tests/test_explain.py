@@ -218,3 +218,15 @@ def test_frozen_and_locally_connected():
     # input [6, 6, 6], 3 × 3 kernel: 4 × 4 positions × 4 filters × (6 × 9 + 1) = 16 × 220 = 3,520
     assert lines["local"] == "locally connected (no sharing): 4 × 4 positions × 4 filters × (54 weights + 1 bias) = 3,520"
     assert lines["grouped"].startswith("4 filters × 2 channels (of 4, in 2 groups) × 1 × 1 weights = 8")
+
+
+def test_an_ascii_terminal_gets_ascii():
+    import io
+
+    report = analyze(load("resnet18"))
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding="ascii")
+    explain.write_text(stream, report, depth=1, width=80)
+    stream.flush()
+    text = raw.getvalue().decode("ascii")
+    assert "  bn1: 64 channels x (gamma + beta) = 128 trained" in text
