@@ -5,6 +5,7 @@ so adding a layer type touches this file only.
 """
 
 from functools import cached_property
+from math import gcd
 
 from .errors import quote
 from .limits import MAX_RANK
@@ -239,23 +240,27 @@ def _activation_ops(cfg, out):
 def window_pairs(positions, stride, offset, kernel, dilation, length):
     """Along one axis, how many (position, kernel tap) pairs land inside the input: position o and tap
     k read input index o·stride − offset + k·dilation, counted when it lies in [0, length). Padding
-    and windows hanging over the end add no connections. Without padding every pair counts."""
-    if offset <= 0 and (positions - 1) * stride - offset + (kernel - 1) * dilation < length:
-        return positions * kernel
-    if min(positions, kernel) > 200_000:  # only absurd specs get here: padding counted, no loop
-        return positions * kernel
-    total = 0
-    if kernel <= positions:
-        for k in range(kernel):  # o·stride in [offset − k·d, length − 1 + offset − k·d]
-            lo, hi = offset - k * dilation, length - 1 + offset - k * dilation
-            first, last = max(-(-lo // stride), 0), min(hi // stride, positions - 1)
-            total += max(last - first + 1, 0)
-    else:
-        for o in range(positions):
-            lo, hi = offset - o * stride, length - 1 + offset - o * stride
-            first, last = max(-(-lo // dilation), 0), min(hi // dilation, kernel - 1)
-            total += max(last - first + 1, 0)
-    return total
+    and windows hanging over the end add no connections.
+
+    All pairs, less those before the input (o·s + k·d ≤ offset − 1) and those past its end (by
+    symmetry, o'·s + k'·d ≤ the overhang − 1 with o' = positions − 1 − o, k' = kernel − 1 − k):
+    each a count of lattice points under a line, summed over the shorter side, whose length the
+    padding bounds."""
+    overhang = (positions - 1) * stride + (kernel - 1) * dilation - offset - (length - 1)
+    return positions * kernel - _under(offset - 1, stride, dilation, positions, kernel) - _under(
+        overhang - 1, stride, dilation, positions, kernel)
+
+
+def _under(limit, stride, dilation, positions, kernel):
+    """#{(o, k): 0 ≤ o < positions, 0 ≤ k < kernel, o·stride + k·dilation ≤ limit}."""
+    if limit < 0:
+        return 0
+    ks, os_ = min(kernel, limit // dilation + 1), min(positions, limit // stride + 1)
+    if min(ks, os_) > 1_000_000:  # padding of millions: absurd; counted as all pairs below the line
+        return min(ks * os_, positions * kernel)
+    if ks <= os_:
+        return sum(min((limit - k * dilation) // stride + 1, positions) for k in range(ks))
+    return sum(min((limit - o * stride) // dilation + 1, kernel) for o in range(os_))
 
 
 def _left_pads(cfg, spatial, dilation):
@@ -461,12 +466,9 @@ class Pool(Spatial):
 
 
 def _adaptive_reads(n, o):
-    """Input elements read along one axis by PyTorch's adaptive windows [⌊i·n/o⌋, ⌈(i+1)·n/o⌉)."""
-    if n % o == 0:
-        return n
-    if o > 200_000:
-        return o * (-(-n // o))
-    return sum(-(-(i + 1) * n // o) - i * n // o for i in range(o))
+    """Input elements read along one axis by PyTorch's adaptive windows [⌊i·n/o⌋, ⌈(i+1)·n/o⌉):
+    their lengths sum to n + o − gcd(n, o) (each window's ceiling adds one unless o divides (i+1)·n)."""
+    return n + o - gcd(n, o)
 
 
 class AdaptivePool(Spatial):

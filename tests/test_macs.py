@@ -300,3 +300,26 @@ def test_conv_transpose_and_grouped_dilated_equal_fvcore():
         text = f"input: {input_shape}\nlayers:\n  - {{{layer}}}\n"
         (ops,) = fv.flat(yaml.safe_load(text))
         assert one(input_shape, layer)[0] == fv.conv_linear(ops), layer
+
+
+def test_window_pairs_count_what_a_loop_counts():
+    """The connections of padded windows, in closed form, against the pairs counted one by one."""
+    import random
+
+    from paramcount.layers import _adaptive_reads, window_pairs
+
+    rng = random.Random(9)
+    for _ in range(3_000):
+        p, s, off, k, d, n = (rng.randint(1, 12), rng.randint(1, 4), rng.randint(0, 6), rng.randint(1, 7),
+                              rng.randint(1, 3), rng.randint(1, 20))
+        assert window_pairs(p, s, off, k, d, n) == sum(
+            1 for o in range(p) for t in range(k) if 0 <= o * s - off + t * d < n), (p, s, off, k, d, n)
+    for n in range(1, 30):
+        for o in range(1, 30):
+            assert _adaptive_reads(n, o) == sum(-(-(i + 1) * n // o) - i * n // o for i in range(o))
+
+
+def test_huge_axes_cost_no_loop():
+    # a 10^8-long padded axis and a 10^6-wide adaptive pool: closed forms, at once.
+    assert one([1, 100_000_000], "type: maxpool1d, kernel_size: 3, stride: 1, padding: 1")[1] == 3 * 100_000_000 - 2
+    assert one([1, 3_000_001], "type: adaptiveavgpool1d, output_size: 1000000")[1] == 3_000_001 + 1_000_000 - 1
