@@ -142,8 +142,11 @@ def test_lenet5_json_figures():
     assert c1["output_shape"] == [6, 28, 28]
     params = {name: by_name[name]["params"] for name in ("C1", "C3", "C5", "F6", "OUTPUT")}
     assert params == {"C1": 156, "C3": 2_416, "C5": 48_120, "F6": 10_164, "OUTPUT": 850}
+    # MACs: C1 28·28·6·25 = 117,600; C3 10·10·16·150 = 240,000; C5 120·400 = 48,000; F6 120·84 = 10,080;
+    # OUTPUT 84·10 = 840: 416,520 (other_ops and connections from tests/test_macs.py's cases).
     assert doc["totals"] == {"weights": 61_470, "biases": 236, "trainable": 61_706, "non_trainable": 0,
-                             "params": 61_706, "params_unshared": 423_038}
+                             "params": 61_706, "params_unshared": 423_038,
+                             "macs": 416_520, "other_ops": 12_812, "connections": 429_342}
 
 
 def test_alexnet_json_figures():
