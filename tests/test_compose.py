@@ -464,3 +464,17 @@ def test_the_readme_hugging_face_example_is_what_paramcount_prints(tmp_path):
     assert out.returncode == 0, out.stderr
     assert out.stdout == shown
     assert "Total params: 7,241,732,096" in shown  # Mistral-7B, as transformers counts its config
+
+
+def test_the_readme_explanation_is_the_golden_one():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    golden = (ROOT / "tests" / "golden" / "lenet5_explain.txt").read_text(encoding="utf-8")
+    assert "```\n" + golden.rstrip("\n") + "\n```" in text  # tests/test_explain.py checks the golden file
+
+
+def test_the_readme_compute_lines_are_what_paramcount_prints():
+    out = subprocess.run([sys.executable, "-m", "paramcount", "resnet50"], capture_output=True, text=True, cwd=ROOT,
+                         env={**__import__("os").environ, "COLUMNS": "80"})
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = text[text.index("## Compute, connections"):].split("```")[1].strip("\n")
+    assert block in out.stdout and "4,089,184,256" in block  # torchvision's 4.09 G for ResNet-50
