@@ -301,11 +301,19 @@ def json_pieces(d):
         if isinstance(value, list) and value and isinstance(value[0], dict):
             yield f"  {_ENCODE(key)}: [\n    "
             for j in range(0, len(value), 512):  # in pieces: the document is never one string
-                yield (",\n    " if j else "") + ",\n    ".join(map(_ENCODE, value[j:j + 512]))
+                yield (",\n    " if j else "") + ",\n    ".join(map(_item, value[j:j + 512]))
             yield "\n  ]" + end
         else:
             yield f"  {_ENCODE(key)}: {_ENCODE(value)}{end}"
     yield "}"
+
+
+def _item(o):
+    """One line of a list: a leaf of the tree, `{"layer": N}`, written directly (a tree holds one per
+    layer, and an encoder call each would cost more than the rest of the line); the rest encoded."""
+    if len(o) == 1 and type(o.get("layer")) is int:
+        return f'{{"layer": {o["layer"]}}}'
+    return _ENCODE(o)
 
 
 def _json_document(d):
