@@ -16,15 +16,10 @@ import sys
 import textwrap
 
 import pytest
-from click.testing import CliRunner
 
 import paramcount
 from paramcount import render
-from paramcount.cli import cli
-
-# Keep rich's view of the terminal the same wherever the tests run.
-BASE_ENV = {"COLUMNS": "100", "NO_COLOR": None, "FORCE_COLOR": None, "TTY_COMPATIBLE": None,
-            "TTY_INTERACTIVE": None, "TERM": "xterm"}
+from conftest import run_cli
 
 TOP_KEYS = ["schema_version", "name", "source", "input_shape", "layers", "tree", "totals", "budget"]
 LAYER_KEYS = ["name", "type", "input_shape", "output_shape", "weights", "biases", "trainable",
@@ -46,17 +41,7 @@ TINY = textwrap.dedent("""\
 """)
 
 
-def run(*args, input=None, **env):
-    """Invoke the CLI; stdout and stderr apart (click < 8.2 needs mix_stderr=False, 8.2+ has no such switch)."""
-    try:
-        runner = CliRunner(mix_stderr=False)
-    except TypeError:
-        runner = CliRunner()
-    result = runner.invoke(cli, list(args), input=input, env={**BASE_ENV, **env})
-    # The CLI always ends with sys.exit: anything else escaping is a bug.
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    assert "Traceback" not in result.stderr
-    return result
+run = run_cli  # the one CLI runner (tests/conftest.py), with its environment policy
 
 
 def budget(max_params, within, **others):
@@ -629,13 +614,6 @@ def test_long_name_without_spaces_is_not_cut_at_40_columns():
 
 
 # -- the report tree, --depth, --wide, 80 columns -----------------------------------------------
-
-
-@pytest.fixture
-def cli_run():
-    """The CLI in this process: `cli_run(*args, input=None, **env)` -> click's Result, with stdout and
-    stderr apart and the environment above (the one runner helper; conftest.py could share it)."""
-    return run
 
 
 NESTED = textwrap.dedent("""\

@@ -14,29 +14,20 @@ import sys
 import textwrap
 
 import pytest
-from click.testing import CliRunner
 
 from paramcount import schema
 from paramcount.cli import cli, gh_command, gh_data, gh_property
 from paramcount.layers import REGISTRY
 from paramcount.sources import preset_dir
 
-BASE_ENV = {"COLUMNS": "100", "NO_COLOR": None, "FORCE_COLOR": None, "TERM": "xterm"}
+from conftest import run_cli
 
 TINY = "name: Tiny\ninput: [4]\nlayers:\n  - {type: dense, units: 3}\n"  # 15 params
 OVER = "name: Tiny\ninput: [4]\nbudget: {max_params: 10}\nlayers:\n  - {type: dense, units: 3}\n"
 BAD = "name: Bad\ninput: [4]\nlayers:\n  - {type: dense, units: 0}\n  - {type: dnese, units: 3}\n"
 
 
-def run(*args, input=None, **env):
-    try:
-        runner = CliRunner(mix_stderr=False)
-    except TypeError:
-        runner = CliRunner()
-    result = runner.invoke(cli, list(args), input=input, env={**BASE_ENV, **env})
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    assert "Traceback" not in result.stderr
-    return result
+run = run_cli  # one runner for every CLI test (tests/conftest.py), its environment policy with it
 
 
 def write(path, text):
