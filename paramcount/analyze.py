@@ -188,7 +188,7 @@ class Budget:
 
 class Report:
     __slots__ = ("name", "description", "source", "path", "input_shape", "layers", "totals",
-                 "max_params", "budget_mark", "within", "budgets", "warnings", "compute")
+                 "max_params", "budget_mark", "within", "budgets", "warnings", "compute", "memory")
     name: str
     description: str | None
     source: str
@@ -202,6 +202,8 @@ class Report:
     budgets: list[Budget]
     warnings: list[Any]
     compute: Compute
+    # Set for --dtype / --batch: then the JSON has `memory`. None: the table shows fp32 at batch 1.
+    memory: "Memory | None"
 
     def __init__(self, **kw: Any) -> None:
         for k in self.__slots__:
@@ -281,6 +283,7 @@ class Report:
             "tree": [node.tree_dict(index) for node in self.layers],
             "totals": {**self.totals.as_dict(), **self.compute.as_dict()},
             **({} if active is None else {"active_params": active}),
+            **({} if self.memory is None else {"memory": self.memory.as_dict()}),
             "budget": self._budget_dict(),
         }
 
@@ -290,6 +293,102 @@ class Report:
         d["max_params"] = self.max_params
         d["within"] = self.within
         return d
+
+
+# Bytes per element of each --dtype, as (numerator, denominator): int4 packs two values a byte.
+DTYPE_BYTES = {"fp32": (4, 1), "fp16": (2, 1), "bf16": (2, 1), "fp8": (1, 1), "int8": (1, 1), "int4": (1, 2)}
+DTYPES = tuple(DTYPE_BYTES)
+MEMORY = ("dtype", "batch", "weights_bytes", "activation_elements", "activation_bytes", "training_adam_bytes")
+ADAM_BYTES, FP32_BYTES = 16, 4  # per trainable parameter: weight, gradient, two moments, fp32 each
+
+
+def dtype_bytes(elements: int, dtype: str) -> int:
+    """Bytes of one tensor of `elements` values in `dtype`: elements × 4 (fp32), × 2 (fp16, bf16),
+    × 1 (int8, fp8), and for int4 half a byte each, rounded up: ceil(elements / 2)."""
+    num, den = DTYPE_BYTES[dtype]
+    return -(-elements * num // den)
+
+
+class Memory:
+    """What a report's model needs in memory (issue 9), exact integers of bytes. Formulas:
+
+    - `weights_bytes`: every tensor the totals count (weights, biases and non-trainable buffers; a
+      tied tensor once, a shared repeat's one set) in `dtype`: params × 4 (fp32), × 2 (fp16, bf16),
+      × 1 (int8, fp8); int4 packs each tensor on its own, ceil(elements / 2) bytes per tensor, so a
+      tensor of odd size ends in half a byte unused. Quantisation scales and zero points are not counted.
+    - `activation_elements`: per sample, the sum over leaf layers of their output's elements × how
+      often the layer runs (repeats and shared copies included). The input is not counted (it is
+      data, not an activation), nor are a merge's results (a residual's sum, a concatenation) or a
+      layer's internal tensors (attention scores, recurrent gates): one output tensor per layer.
+    - `activation_bytes`: activation_elements × batch in `dtype` (int4: ceil of half of that).
+    - `training_adam_bytes`: plain fp32 training with Adam, whatever `dtype`: 16 bytes per trainable
+      parameter (weight, gradient and Adam's two moments, 4 bytes each) + 4 × non-trainable
+      parameters (buffers and frozen layers: the weight alone) + 4 × activation_elements × batch.
+
+    Where activations are not known (a report built without analysis: an ONNX import),
+    `activation_elements`, `activation_bytes` and `training_adam_bytes` are None, never 0.
+    """
+
+    __slots__ = MEMORY
+    dtype: str
+    batch: int
+    weights_bytes: int
+    activation_elements: int | None
+    activation_bytes: int | None
+    training_adam_bytes: int | None
+
+    def __init__(self, dtype, batch, weights_bytes, activation_elements, activation_bytes, training_adam_bytes):
+        self.dtype, self.batch, self.weights_bytes = dtype, batch, weights_bytes
+        self.activation_elements, self.activation_bytes = activation_elements, activation_bytes
+        self.training_adam_bytes = training_adam_bytes
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in MEMORY}
+
+
+def estimate_memory(report: "Report", dtype: str = "fp32", batch: int = 1) -> Memory:
+    """The Memory of `report` with weights and activations in `dtype` and `batch` samples (see Memory)."""
+    if dtype not in DTYPE_BYTES:
+        raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    if not (isinstance(batch, int) and not isinstance(batch, bool) and batch >= 1):
+        raise ValueError(f"batch must be a positive integer, got {batch!r}")
+    t = report.totals
+    weights = dtype_bytes(t.params, dtype) if dtype != "int4" else 0
+    known = getattr(report.compute, "known", True)
+    elements = 0
+    todo = [(node, 1, 1) for node in reversed(report.layers or ())]
+    while todo:  # as Report.leaves, reading only what a renderer's duck-typed node has too
+        node, times, copies = todo.pop()
+        repeat = getattr(node, "repeat", 1)
+        times, copies = times * repeat, copies * (1 if getattr(node, "shared", False) else repeat)
+        children = getattr(node, "children", None)
+        if children:
+            todo += [(c, times, copies) for c in reversed(children)]
+            continue
+        if known:
+            elements += product(node.output_shape) * times
+        if dtype == "int4":
+            weights += _int4_bytes(node) * copies
+    if not known:
+        return Memory(dtype, batch, weights, None, None, None)
+    activations = dtype_bytes(elements * batch, dtype)
+    training = ADAM_BYTES * t.trainable + FP32_BYTES * t.non_trainable + FP32_BYTES * elements * batch
+    return Memory(dtype, batch, weights, elements, activations, training)
+
+
+def _int4_bytes(leaf):
+    """One copy of a leaf's counted tensors in int4, each packed on its own: sum of ceil(n / 2).
+    Counted: a tied leaf's own (non-weight) tensors, else all; where the tensors do not add up to the
+    leaf's count (an import whose rows list borrowed tensors), ceil(params / 2) for the leaf."""
+    tensors = getattr(leaf, "tensors", None) or ()
+    if getattr(leaf, "tied_to", None) is not None:
+        tensors = [w for w in tensors if w.role != "weight"]
+    repeat = getattr(leaf, "repeat", 1)
+    one = leaf.counts.params // (repeat if repeat > 1 and not getattr(leaf, "shared", False) else 1)
+    sizes = [product(w.shape) for w in tensors]
+    if sum(sizes) != one:
+        return dtype_bytes(one, "int4")
+    return sum(dtype_bytes(n, "int4") for n in sizes)
 
 
 def _tenths(numerator, denominator):

@@ -16,7 +16,7 @@ import sys
 import click
 
 from . import __version__, render
-from .analyze import analyze
+from .analyze import DTYPES, analyze, estimate_memory
 from .errors import PATH_LIMIT, Problem, SpecError, clean, one_line, position
 from .sources import file_text, load, load_preset, preset_dir, preset_names
 from .spec import parse_size
@@ -350,6 +350,12 @@ Shell completion (bash; zsh and fish alike):
 @click.option("--explain", is_flag=True,
               help="After the table (table and markdown formats): each layer's count as a formula with its "
                    "numbers filled in.")
+@click.option("--dtype", type=click.Choice(DTYPES),
+              help="Data type of the parameter and activation memory under the table (default fp32; int4: half "
+                   "a byte, rounded up per tensor); Adam training is fp32 whatever it is. With --dtype or "
+                   "--batch, the JSON has `memory`.")
+@click.option("--batch", type=click.IntRange(min=1), metavar="N",
+              help="Samples per batch for the activation memory and the Adam training estimate (default 1).")
 @click.option("--max-params", metavar="SIZE", callback=_size,
               help="Exit 1 when a spec's total params exceed SIZE (61706, 60k, 1.5M, 7B, 1e8, 100_000_000).")
 @click.option("--max-trainable", metavar="SIZE", callback=_size, help="Exit 1 above SIZE trainable params.")
@@ -367,7 +373,8 @@ Shell completion (bash; zsh and fish alike):
 @click.option("--list-presets", is_flag=True, help="List the shipped presets with their totals.")
 @click.version_option(__version__, "-V", "--version", prog_name="paramcount")
 @click.pass_context
-def cli(ctx, specs, fmt, as_json, depth, wide, list_presets, emit_spec, baseline, max_growth, explain, **limits):
+def cli(ctx, specs, fmt, as_json, depth, wide, list_presets, emit_spec, baseline, max_growth, explain, dtype=None,
+        batch=None, **limits):
     """Count the weights and biases of the networks in SPEC, layer by layer.
 
     SPEC is a YAML file, a folder (every *.yaml and *.yml under it), a glob
@@ -377,7 +384,7 @@ def cli(ctx, specs, fmt, as_json, depth, wide, list_presets, emit_spec, baseline
     limits = {k: v for k, v in limits.items() if v is not None}
     try:
         return _run(ctx, specs, fmt, as_json, depth, wide, limits, list_presets, emit_spec, baseline, max_growth,
-                    explain)
+                    explain, dtype, batch)
     except BrokenPipeError:  # inside click, which would exit 1 (our budget status)
         _silence(sys.stdout)
         return OK
@@ -454,7 +461,7 @@ class _Output:
 
 
 def _run(ctx, specs, fmt, as_json, depth, wide, limits, list_presets, emit_spec, baseline, max_growth,
-         explain=False):
+         explain=False, dtype=None, batch=None):
     if as_json:
         if ctx.get_parameter_source("fmt") is click.core.ParameterSource.COMMANDLINE and fmt != "json":
             raise click.UsageError(f"--json contradicts --format {fmt}")
@@ -492,6 +499,8 @@ def _run(ctx, specs, fmt, as_json, depth, wide, limits, list_presets, emit_spec,
     for arg in args:
         try:
             report = count_spec(arg, limits)
+            if dtype is not None or batch is not None:  # asked for: in the JSON too
+                report.memory = estimate_memory(report, dtype or "fp32", batch or 1)
         except SpecError as e:
             say(str(e))
             code = BAD_INPUT

@@ -247,8 +247,7 @@ def summary(report):
         sharing += f" (sharing makes it {decimal(report.sharing_tenths)}x smaller)"
     lines.append(sharing)
     lines += compute_lines(report)
-    memory, unit = report.memory_fp32
-    lines.append(f"Parameter memory (fp32): {memory if unit == 'B' else decimal(memory)} {unit}")
+    lines += memory_lines(report)
     if report.max_params is not None:
         verdict = "within budget" if report.within else "OVER BUDGET"
         lines.append(f"Budget: {number(t.params)} of {number(report.max_params)} max params ({verdict})")
@@ -274,6 +273,42 @@ def compute_lines(report):
     short = metric(compute.macs)
     macs = f"MACs: {number(compute.macs)}" + (f" ({short})" if short else "") + "; FLOPs = 2 × MACs"
     return [macs, f"Connections: {number(compute.connections)}"]
+
+
+def binary(nbytes):
+    """Bytes in binary units with one decimal, rounded half up: 246,824 -> '241.0 KiB'; under 1 KiB
+    in bytes ('512 B'). The unit is the largest that nbytes reaches, or the next where the rounding
+    would read 1,024.0 (1 MiB less a byte: '1.0 MiB')."""
+    if nbytes < 2**10:
+        return f"{nbytes:,} B"
+    units = (("KiB", 2**10), ("MiB", 2**20), ("GiB", 2**30), ("TiB", 2**40))
+    for i, (unit, scale) in enumerate(units):
+        tenths = (nbytes * 10 + scale // 2) // scale
+        if i + 1 == len(units) or tenths < 10240:
+            return f"{decimal(tenths)} {unit}"
+
+
+def memory_lines(report):
+    """The parameters' and activations' memory in the report's dtype, and the Adam training estimate
+    (analyze.Memory has the formulas): the report's `memory` (--dtype, --batch), else fp32 at batch
+    1. Where activations are not known (an ONNX import), said so, never 0."""
+    from .analyze import ADAM_BYTES, FP32_BYTES, dtype_bytes, estimate_memory
+
+    m = _attr(report, "memory", None) or estimate_memory(report)
+    lines = [f"Parameter memory ({m.dtype}): {binary(m.weights_bytes)}"]
+    if m.activation_elements is None:
+        onnx = str(_attr(report, "source", "")).lower().endswith(".onnx")
+        t = report.totals
+        lines.append("Activation memory: not known" + (" for an ONNX model" if onnx else ""))
+        lines.append(f"Adam training (fp32): {binary(ADAM_BYTES * t.trainable + FP32_BYTES * t.non_trainable)}"
+                     " + activations (not known)")
+        return lines
+    per_sample = f"Activation memory ({m.dtype}): {binary(dtype_bytes(m.activation_elements, m.dtype))} per sample"
+    if m.batch > 1:
+        per_sample += f", {binary(m.activation_bytes)} for a batch of {m.batch:,}"
+    lines.append(per_sample)
+    lines.append(f"Adam training (fp32, batch {m.batch:,}): {binary(m.training_adam_bytes)}")
+    return lines
 
 
 def title(report, escape=str):

@@ -11,7 +11,7 @@ import inspect
 import json
 
 from . import layers, spec, tree
-from .analyze import COUNTS  # the package's `analyze` is the function
+from .analyze import COUNTS, DTYPES  # the package's `analyze` is the function
 from .layers import Field
 from .limits import MAX_RANK
 
@@ -302,6 +302,21 @@ def output_schema():
                                 "once in the counts, every occurrence in macs, other_ops and connections"),
                   "active_params": {"type": "integer", "minimum": 0, "description": (
                       "only with routed experts (moe): the parameters one token runs through")},
+                  "memory": obj({  # issue 9: analyze.Memory has the formulas
+                      "dtype": {"enum": list(DTYPES),
+                                "description": "--dtype: of weights_bytes and activation_bytes"},
+                      "batch": dict(count, description="--batch: samples in activation_bytes and training_adam_bytes"),
+                      "weights_bytes": {"type": "integer", "minimum": 0, "description": (
+                          "every counted parameter and buffer in dtype (int4: ceil(elements / 2) per tensor)")},
+                      "activation_elements": {"type": ["integer", "null"], "minimum": 0, "description": (
+                          "per sample: each leaf layer's output elements × its occurrences, the input not "
+                          "included; null where not known (an ONNX import)")},
+                      "activation_bytes": {"type": ["integer", "null"], "minimum": 0, "description": (
+                          "activation_elements × batch in dtype; null where not known")},
+                      "training_adam_bytes": {"type": ["integer", "null"], "minimum": 0, "description": (
+                          "fp32 with Adam: 16 × trainable + 4 × non_trainable + 4 × activation_elements × batch; "
+                          "null where activations are not known")}},
+                      "memory in bytes, exact; only with --dtype or --batch (or a Report whose memory is set)"),
                   "budget": {**obj({"max_params": budget, "within": {"type": "boolean"}}, "the limit (null: none)"),
                              "patternProperties": {"^max_": budget}}},
                  "one spec's report", ["schema_version", "name", "source", "input_shape", "layers", "tree", "totals",
