@@ -1,4 +1,5 @@
-"""Where specs come from: a file, standard input, or a preset shipped in architectures/."""
+"""Where specs come from: a file, standard input, a preset shipped in architectures/, or a model's
+config.json on the Hugging Face Hub (`hf:ORG/NAME[@REVISION]`)."""
 
 import errno
 import os
@@ -48,7 +49,11 @@ def load_file(path: str, source: str | None = None, name: str | None = None) -> 
 
 def file_text(path: str, source: str | None = None, name: str | None = None) -> tuple[str, str, str, str | None]:
     """(spec text, path for its errors, source, default name) of a file: what load_file parses and
-    `--emit-spec` prints."""
+    `--emit-spec` prints. `hf:ORG/NAME[@REVISION]` is the Hub's config.json of that model (hub_text)."""
+    from .importers.hub import is_hub
+
+    if is_hub(path):
+        return hub_text(path, source, name)
     if path.endswith(".keras"):  # a zip of config and weights: only its config.json is read
         try:
             _refuse_unless_regular(path, os.stat(path).st_mode)
@@ -78,6 +83,15 @@ def translated(text: str, path: str, source: str, name: str | None) -> tuple[str
     if keras.looks_like_keras(data):
         return keras.to_spec_text(data), f"{path} (translated)", source, name
     return text, path, source, name
+
+
+def hub_text(arg: str, source: str | None = None, name: str | None = None) -> tuple[str, str, str, str | None]:
+    """file_text of `hf:ORG/NAME[@REVISION]`: the model's config.json, fetched from the Hugging Face
+    Hub (or its cache) and translated; errors name `arg` as given."""
+    from .importers import hf, hub
+
+    text = decode(hub.fetch(arg), arg)
+    return hf.read(text, arg)[1], f"{arg} (translated)", source or arg, name or hub.parse(arg)[0].rsplit("/", 1)[-1]
 
 
 def read_file(path: str) -> bytes:
@@ -171,9 +185,12 @@ def load_stdin() -> Spec:
 
 
 def load(arg: str) -> Spec:
-    """What the command line means by SPEC: '-', a path, or a preset name."""
+    """What the command line means by SPEC: '-', `hf:ORG/NAME[@REVISION]` (the Hugging Face Hub), a
+    path, or a preset name. A file whose name starts `hf:` is read as `./hf:...`."""
     if arg == "-":
         return load_stdin()
+    if arg.startswith("hf:"):
+        return load_text(*hub_text(arg))
     if os.path.lexists(arg) or os.sep in arg or arg.endswith((".yaml", ".yml", ".json", ".keras")):
         return load_file(arg)
     if arg in preset_names():
