@@ -137,8 +137,9 @@ def test_llama2_7b_in_fp16_and_its_adam_training():
     #           = 128,605,814,784 bytes: 128.6 GB, 119.8 GiB.
     assert m.training_adam_bytes == 16 * 6_738_415_616 + 4 * 5_197_791_232 == 128_605_814_784
     r.memory = m  # as --dtype fp16 sets it
-    assert render.memory_lines(r) == ["Parameter memory (fp16): 12.6 GiB", "Activation memory (fp16): 9.7 GiB per sample",
-                     "Adam training (fp32, batch 1): 119.8 GiB"]
+    assert render.memory_lines(r) == ["Parameter memory (fp16): 12.6 GiB",
+                                      "Activation memory (fp16): 9.7 GiB per sample",
+                                      "Adam training (fp32, batch 1): 119.8 GiB"]
 
 
 def test_the_table_shows_the_memory_within_80_columns():
@@ -211,7 +212,8 @@ def _tiny_onnx(path):
 
     inits = [numpy_helper.from_array(np.zeros((4, 3), np.float32), "W"),
              numpy_helper.from_array(np.zeros((3,), np.float32), "B")]
-    nodes = [helper.make_node("Gemm", ["x", "W", "B"], ["y"], name="fc"), helper.make_node("Relu", ["y"], ["z"], name="act")]
+    nodes = [helper.make_node("Gemm", ["x", "W", "B"], ["y"], name="fc"),
+             helper.make_node("Relu", ["y"], ["z"], name="act")]
     graph = helper.make_graph(nodes, "tiny", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
                               [helper.make_tensor_value_info("z", TensorProto.FLOAT, [1, 3])], initializer=inits)
     onnx.save(helper.make_model(graph), str(path))
