@@ -34,6 +34,7 @@ GPT2_TEXT = (CONFIGS / "gpt2.json").read_bytes()
 # An older revision: two layers fewer (a tag, as a user would pin one).
 GPT2_SMALL = json.dumps({**json.loads(GPT2_TEXT), "n_layer": 10}).encode()
 GPT2_SMALL_PARAMS = GPT2 - 2 * 7_087_872  # one GPT-2 block: 7,087,872 parameters
+TOKEN = "hf_test"
 
 
 class Hub(BaseHTTPRequestHandler):
@@ -67,8 +68,10 @@ class Hub(BaseHTTPRequestHandler):
         repo_id, revision, filename = unquote(head), unquote(revision), unquote(filename)
         if repo_id == "org/gated":
             return self._error(403, "GatedRepo", body)
-        if repo_id == "org/private":
-            return self._error(401, None, body)
+        if repo_id == "org/private":  # readable with the token hf_test, as a private repository is
+            if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+                return self._error(401, None, body)
+            repo_id = "gpt2-org/gpt2"
         if not sep or repo_id not in self.REPOS:
             return self._error(404, "RepoNotFound", body)
         files = self.REPOS[repo_id]
@@ -259,6 +262,19 @@ def test_hub_gated_and_private(local_hub):
     assert "HF_TOKEN" in private and ("401" in private or "no model repository" in private)
 
 
+def test_hub_token(local_hub, monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    assert paramcount.analyze(load("hf:org/private")).totals.params == GPT2
+
+
+@pytest.mark.parametrize("endpoint", ["notaurl", "ftp://x", "http://[::1", "http://127.0.0.1:99999", "http://",
+                                      "http://a\nb"])
+def test_hub_bad_endpoint(local_hub, monkeypatch, endpoint):
+    monkeypatch.setenv("HF_ENDPOINT", endpoint)
+    assert "is not an http:// or https:// URL" in _error("hf:gpt2-org/gpt2")
+    assert Hub.requests == []
+
+
 def test_hub_refuses_a_huge_config_before_downloading_it(local_hub):
     assert f"a spec may hold at most {MAX_BYTES:,}" in _error("hf:org/huge")
     assert "GET" not in [c for c, _ in Hub.requests]
@@ -330,6 +346,16 @@ def test_hub_process_errors(server, tmp_path, free_port, arg, env, expected):
     lines = done.stderr.splitlines()
     assert len(lines) == 1, done.stderr
     assert lines[0].startswith(f"{arg}:1:1: ") and expected in lines[0], lines[0]
+
+
+def test_hub_process_token_and_bad_endpoint(server, tmp_path):
+    require("huggingface_hub")
+    done = proc(tmp_path, server, "hf:org/private", "--json", HF_TOKEN=TOKEN)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["totals"]["params"] == GPT2
+    done = proc(tmp_path, "http://127.0.0.1:99999", "hf:org/private")  # huggingface_hub would not even import
+    assert (done.returncode, done.stderr) == (2, "hf:org/private:1:1: HF_ENDPOINT 'http://127.0.0.1:99999' is not "
+                                                 "an http:// or https:// URL\n")
 
 
 def test_hub_process_without_huggingface_hub(tmp_path):

@@ -14,8 +14,10 @@ found, access refused (gated or private).
 import inspect
 import os
 import re
+from types import SimpleNamespace
+from urllib.parse import urlsplit
 
-from ..errors import Problem, SpecError, clean, quote
+from ..errors import Problem, SpecError, clean, quote, unprintable
 from ..limits import MAX_BYTES
 
 PREFIX = "hf:"
@@ -64,19 +66,33 @@ _ERRORS = ("GatedRepoError", "RepositoryNotFoundError", "RevisionNotFoundError",
 
 
 def _import_hub(arg):
-    """(huggingface_hub, its constants, {error name: class}); the classes live in
+    """(the functions used, huggingface_hub.constants, {error name: class}); the classes live in
     huggingface_hub.errors since 0.24 and in huggingface_hub.utils before."""
     try:
-        import huggingface_hub
-        from huggingface_hub import constants, utils
+        from huggingface_hub import constants, get_hf_file_metadata, hf_hub_download, hf_hub_url, utils
     except ImportError:  # also sys.modules['huggingface_hub'] = None
         _fail(arg, f"reading a model from the Hugging Face Hub {EXTRA}")
+    except Exception as e:  # it reads its HF_* settings on import, and some refuse to load
+        _fail(arg, f"huggingface_hub cannot load: {_say(e)} (check the HF_* environment variables)")
     try:
         from huggingface_hub import errors as homes
     except ImportError:
         homes = utils
     found = {name: getattr(homes, name, None) or getattr(utils, name, None) or _Never for name in _ERRORS}
-    return huggingface_hub, constants, found
+    functions = SimpleNamespace(hf_hub_download=hf_hub_download, hf_hub_url=hf_hub_url,
+                                get_hf_file_metadata=get_hf_file_metadata)
+    return functions, constants, found
+
+
+def _check_endpoint(arg, endpoint):
+    """Refuse an HF_ENDPOINT that is no http(s) URL before anything reads it."""
+    try:
+        parts = urlsplit(endpoint)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port or 1) > 0
+    except ValueError:  # a bad port or IPv6 address
+        ok = False
+    if not ok or unprintable(endpoint):
+        _fail(arg, f"HF_ENDPOINT {quote(endpoint)} is not an http:// or https:// URL")
 
 
 def _endpoint(constants):
@@ -118,6 +134,8 @@ def fetch(arg: str) -> bytes:
     """The bytes of `config.json` of the model `arg` names (`hf:ORG/NAME[@REVISION]`), from the
     Hub or its cache, at most MAX_BYTES + 1 of them; SpecError (one line) on any failure."""
     repo_id, revision = parse(arg)
+    if os.environ.get("HF_ENDPOINT"):
+        _check_endpoint(arg, os.environ["HF_ENDPOINT"])
     hub, constants, errors = _import_hub(arg)
     endpoint = _endpoint(constants)
     where = f"{repo_id}@{revision}" if revision else repo_id
