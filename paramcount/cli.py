@@ -399,8 +399,13 @@ def _emit_spec(specs):
     if _is_onnx(arg):
         raise click.UsageError("--emit-spec: an ONNX model is counted as it is; it has no spec to write")
     try:
-        spec = load(arg)  # refuses what is not a readable spec file, with the usual message
-        if spec.path.endswith(" (translated)"):  # a Hugging Face config or a Keras model: its translation
+        if arg.startswith("hf:"):  # fetched once: the translation, checked as any spec is
+            from .spec import load_text
+
+            text = file_text(arg)
+            load_text(*text)
+            data = text[0].encode("utf-8")
+        elif (spec := load(arg)).path.endswith(" (translated)"):  # a config or a Keras model: its translation
             data = file_text(arg)[0].encode("utf-8")
         else:
             with open(spec.path, "rb") as f:
@@ -566,7 +571,7 @@ def _run(ctx, specs, fmt, as_json, depth, wide, limits, list_presets, emit_spec,
 
 
 def _is_onnx(arg):
-    return arg != "-" and arg.lower().endswith(".onnx")
+    return arg != "-" and not arg.startswith("hf:") and arg.lower().endswith(".onnx")
 
 
 def count_spec(arg, limits):

@@ -478,3 +478,13 @@ def test_the_readme_compute_lines_are_what_paramcount_prints():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     block = text[text.index("## Compute, connections"):].split("```")[1].strip("\n")
     assert block in out.stdout and "4,089,184,256" in block  # torchvision's 4.09 G for ResNet-50
+
+
+def test_the_readme_memory_lines_are_what_paramcount_prints():
+    out = subprocess.run([sys.executable, "-m", "paramcount", "llama2-7b", "--dtype", "fp16"], capture_output=True,
+                         text=True, cwd=ROOT)
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = text[text.index("`paramcount llama2-7b --dtype fp16`:"):].split("```")[1].strip("\n")
+    assert block in out.stdout
+    # 6,738,415,616 × 2 bytes = 13,476,831,232: 12.6 GiB, as the README derives it.
+    assert "Parameter memory (fp16): 12.6 GiB" in block
