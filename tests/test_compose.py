@@ -488,3 +488,29 @@ def test_the_readme_memory_lines_are_what_paramcount_prints():
     assert block in out.stdout
     # 6,738,415,616 × 2 bytes = 13,476,831,232: 12.6 GiB, as the README derives it.
     assert "Parameter memory (fp16): 12.6 GiB" in block
+
+
+def test_the_readme_keras_example_is_what_paramcount_prints(tmp_path):
+    import os
+    import re
+
+    from conftest import require
+
+    keras = require("keras")
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("### Keras models"):]
+    code, shown = re.findall(r"```(?:python)?\n(.*?)```", section, re.S)[:2]
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        scope = {}
+        exec(code, scope)  # the README's own snippet builds and saves the model
+        counted = scope["model"].count_params()
+    finally:
+        os.chdir(cwd)
+    out = subprocess.run([sys.executable, "-m", "paramcount", "classifier.keras"], capture_output=True, text=True,
+                         cwd=tmp_path, env={**os.environ, "COLUMNS": "100"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == shown
+    # 20,000·128 = 2,560,000; Keras's LSTM 4·256·(128 + 256) + 4·256 = 394,240; 256·5 + 5 = 1,285.
+    assert counted == 2_955_525 and f"Total params: {counted:,}" in shown and keras
