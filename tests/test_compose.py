@@ -514,3 +514,30 @@ def test_the_readme_keras_example_is_what_paramcount_prints(tmp_path):
     assert out.stdout == shown
     # 20,000·128 = 2,560,000; Keras's LSTM 4·256·(128 + 256) + 4·256 = 394,240; 256·5 + 5 = 1,285.
     assert counted == 2_955_525 and f"Total params: {counted:,}" in shown and keras
+
+
+def test_the_readme_onnx_example_is_what_paramcount_prints(tmp_path):
+    import os
+    import re
+    import warnings
+
+    from conftest import require
+
+    require("onnx")
+    require("torch")
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("### ONNX files"):]
+    code, shown = re.findall(r"```(?:python)?\n(.*?)```", section, re.S)[:2]
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the legacy exporter says it is legacy
+            exec(code, {})
+    finally:
+        os.chdir(cwd)
+    out = subprocess.run([sys.executable, "-m", "paramcount", "mlp.onnx"], capture_output=True, text=True,
+                         cwd=tmp_path, env={**os.environ, "COLUMNS": "100"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == shown
+    assert "Total params: 154" in shown  # 16·8 + 8 + 8·2 + 2, as the snippet's comment derives
