@@ -25,21 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 MEMORY_BOUND_MIB = 200
 HANG_SECONDS = 60
 
-# Runs paramcount as `python -m paramcount` does and reports its own peak memory (VmHWM) on fd 3.
-CHILD = """
-import os, runpy
-try:
-    runpy.run_module("paramcount", run_name="__main__", alter_sys=True)
-finally:
-    try:
-        with open("/proc/self/status") as f:
-            peak = next(line.split()[1] for line in f if line.startswith("VmHWM:"))
-    except OSError:
-        import resource
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    with open(os.environ["PEAK_FILE"], "w") as f:
-        f.write(peak)
-"""
+# paramcount run as `python -m paramcount` is, reporting its own peak memory (VmHWM) to PEAK_FILE.
+from test_adversarial import CHILD  # noqa: E402
 
 TRACEBACK = re.compile(rb"Traceback|Exception ignored|Error:")
 
