@@ -134,15 +134,17 @@ class LayerReport:
     def is_leaf(self) -> bool:
         return self.tensors is not None
 
+    def one_copy(self) -> dict[str, int]:
+        """A leaf's counts for one copy: a repeated leaf's row holds all its copies (unless shared)."""
+        counts = self.counts.as_dict()
+        return counts if self.repeat == 1 or self.shared else {k: v // self.repeat for k, v in counts.items()}
+
     def as_dict(self, times: int = 1, copies: int = 1) -> dict[str, Any]:
         """A leaf's JSON object: the core keys (counts of one copy), then where it sits, how often it
         occurs and how many copies of its weights the totals hold (sum of params × copies = total)."""
         d = {"name": self.path, "type": self.type,
              "input_shape": list(self.input_shape), "output_shape": list(self.output_shape)}
-        one = self.counts.as_dict()
-        if self.repeat > 1 and not self.shared:  # a repeated leaf's row holds all its copies
-            one = {k: v // self.repeat for k, v in one.items()}
-        d.update(one)
+        d.update(self.one_copy())
         d.update(path=self.path, depth=self.depth, repeat=times, copies=copies, tied_to=self.tied_to)
         # One occurrence: a row's copies compute alike (analysis merges only copies of equal compute).
         d.update({k: v // self.repeat for k, v in self.compute.as_dict().items()})
@@ -222,9 +224,7 @@ class Report:
         (0, None) without leaves. Counts exclude tied tensors, as in `layers`."""
         best, path = 0, None
         for leaf, _, _ in self.leaves():
-            params = leaf.counts.params
-            if leaf.repeat > 1 and not leaf.shared:  # a repeated leaf's row holds all its copies
-                params //= leaf.repeat
+            params = leaf.one_copy()["params"]
             if path is None or params > best:
                 best, path = params, leaf.path
         return best, path
@@ -263,7 +263,7 @@ class Report:
         for a model without experts."""
         total, routed = 0, False
         for leaf, _, copies in self.leaves():
-            one = leaf.counts.params // (leaf.repeat if leaf.repeat > 1 and not leaf.shared else 1)
+            one = leaf.one_copy()["params"]
             routed = routed or leaf.active is not None
             total += (one if leaf.active is None else leaf.active) * copies
         return total if routed else None
@@ -383,8 +383,7 @@ def _int4_bytes(leaf):
     tensors = getattr(leaf, "tensors", None) or ()
     if getattr(leaf, "tied_to", None) is not None:
         tensors = [w for w in tensors if w.role != "weight"]
-    repeat = getattr(leaf, "repeat", 1)
-    one = leaf.counts.params // (repeat if repeat > 1 and not getattr(leaf, "shared", False) else 1)
+    one = leaf.one_copy()["params"]
     sizes = [product(w.shape) for w in tensors]
     if sum(sizes) != one:
         return dtype_bytes(one, "int4")
@@ -568,7 +567,7 @@ def _item(run, item, shape, ids, scope):
 def _takes_ids(item):
     """Whether anything in `item` reads token ids, so that its copies differ by what they are fed."""
     if isinstance(item, Leaf):
-        return getattr(item.kind, "takes_ids", False)
+        return item.kind.takes_ids
     if isinstance(item, Use):
         parts = item.block.items
     else:
@@ -643,7 +642,7 @@ def _leaf(run, leaf, shape, ids, scope, path, name, trainable):
     run.spend(scope, leaf.node.mark, path)
     cfg = _config(run, leaf, scope) if leaf.deferred else leaf.cfg
     what = f"{kind.name} layer {quote(path)}"
-    if getattr(kind, "takes_ids", False) and not ids:
+    if kind.takes_ids and not ids:
         run.fail(scope, leaf.node.mark, f"{what} takes token ids, but its input {dims(shape)} holds floats from the "
                                         "layer before it (ids come from the spec's input, through shape-only layers)")
     try:
@@ -671,7 +670,7 @@ def _leaf(run, leaf, shape, ids, scope, path, name, trainable):
     if hasattr(kind, "active_weights"):
         report.active = sum(_elements(kind.active_weights(cfg, shape, out)))
     run.owners.setdefault(path, report)
-    return run.record(report, scope, leaf.node.mark), out, ids and getattr(kind, "keeps_ids", False)
+    return run.record(report, scope, leaf.node.mark), out, ids and kind.keeps_ids
 
 
 def _dense_warns(run, shape):
