@@ -23,7 +23,7 @@ from .spec import parse_size
 
 OK, OVER_BUDGET, BAD_INPUT = 0, 1, 2
 NAME_LIMIT = 80  # characters of a name or path in a message of ours
-FORMATS = ["table", "json", "markdown", "github", "csv"]
+FORMATS = ["table", "json", "markdown", "github", "csv", "html"]
 LIMIT_OPTIONS = {"max_params": "--max-params", "max_trainable": "--max-trainable",
                  "max_params_unshared": "--max-params-unshared", "max_layer_params": "--max-layer-params"}
 BUDGET_WHAT = {"max_params": "params", "max_trainable": "trainable params",
@@ -116,6 +116,16 @@ def _size(ctx, param, value):
         return parse_size(value)
     except ValueError as e:
         raise click.BadParameter(str(e), ctx, param) from None
+
+
+def _columns(ctx, param, value):
+    try:
+        picked = render.parse_columns(value)
+        if picked is not None and not render.apply_columns(render.DEFAULT_COLUMNS, picked):
+            raise ValueError("--columns: no column left")
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
+    return picked
 
 
 def _growth(ctx, param, value):
@@ -327,6 +337,8 @@ Examples:
   paramcount 'models/**/*.yaml' --json > params.json
   paramcount net.yaml --baseline params.json --max-growth 5
   paramcount lenet5 --emit-spec > lenet.yaml
+  paramcount resnet50 --columns name,shape,params,macs,share
+  paramcount resnet50 --format html > r.html
 \b
 With several specs, a line per spec ends the output (not for json and csv).
 --json with several specs gives an array: a report per spec, or for a spec that
@@ -341,12 +353,15 @@ Shell completion (bash; zsh and fish alike):
 @click.argument("specs", nargs=-1, metavar="SPEC...")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
               help="Output format. github: workflow commands (::error at the spec's line) and the table; "
-                   "csv: a row per layer.")
+                   "csv: a row per layer; html: one self-contained page with charts.")
 @click.option("--json", "as_json", is_flag=True, help="Shorthand for --format json.")
 @click.option("--depth", type=click.IntRange(min=1), default=render.DEPTH, show_default=True, metavar="N",
               help="Levels of blocks the table and markdown show; deeper rows are folded into their block "
                    "(totals unchanged). JSON always has the whole tree.")
 @click.option("--wide", is_flag=True, help="Every column of the table, however wide the terminal.")
+@click.option("--columns", "picked", metavar="COL,...", callback=_columns, expose_value=True,
+              help="The table's, markdown's, HTML's and CSV's columns, in order: " + ", ".join(render.COLUMNS)
+                   + ". +COL,-COL change the default set (--columns +macs,+share).")
 @click.option("--explain", is_flag=True,
               help="After the table (table and markdown formats): each layer's count as a formula with its "
                    "numbers filled in.")
@@ -374,7 +389,7 @@ Shell completion (bash; zsh and fish alike):
 @click.version_option(__version__, "-V", "--version", prog_name="paramcount")
 @click.pass_context
 def cli(ctx, specs, fmt, as_json, depth, wide, list_presets, emit_spec, baseline, max_growth, explain, dtype=None,
-        batch=None, **limits):
+        batch=None, picked=None, **limits):
     """Count the weights and biases of the networks in SPEC, layer by layer.
 
     SPEC is a YAML file, a folder (every *.yaml and *.yml under it), a glob
@@ -384,7 +399,7 @@ def cli(ctx, specs, fmt, as_json, depth, wide, list_presets, emit_spec, baseline
     limits = {k: v for k, v in limits.items() if v is not None}
     try:
         return _run(ctx, specs, fmt, as_json, depth, wide, limits, list_presets, emit_spec, baseline, max_growth,
-                    explain, dtype, batch)
+                    explain, dtype, batch, picked)
     except BrokenPipeError:  # inside click, which would exit 1 (our budget status)
         _silence(sys.stdout)
         return OK
@@ -466,11 +481,14 @@ class _Output:
 
 
 def _run(ctx, specs, fmt, as_json, depth, wide, limits, list_presets, emit_spec, baseline, max_growth,
-         explain=False, dtype=None, batch=None):
+         explain=False, dtype=None, batch=None, picked=None):
     if as_json:
         if ctx.get_parameter_source("fmt") is click.core.ParameterSource.COMMANDLINE and fmt != "json":
             raise click.UsageError(f"--json contradicts --format {fmt}")
         fmt = "json"
+    if picked is not None and (fmt == "json" or list_presets or emit_spec):
+        raise click.UsageError("--columns picks the columns of a table, markdown, HTML or CSV; "
+                               + ("JSON has every figure" if fmt == "json" else "not of this output"))
     if list_presets:
         if specs:
             raise click.UsageError("--list-presets takes no SPEC")
@@ -533,15 +551,17 @@ def _run(ctx, specs, fmt, as_json, depth, wide, limits, list_presets, emit_spec,
                 lines.append(_report_command("warning", report, 1, 1, growth_warning))
             write(out.write, ("\n" if printed else "") + "".join(line + "\n" for line in lines))
         if fmt in ("table", "github"):
-            write(_table, out, report, depth, wide, printed and fmt == "table")
+            write(_table, out, report, depth, wide, printed and fmt == "table", picked)
             if explain and fmt == "table":
                 write(_explain_text, out, report, depth)
         elif fmt == "markdown":
-            write(_markdown, out, report, depth, printed)
+            write(_markdown, out, report, depth, printed, picked)
             if explain:
                 write(_explain_markdown, out, report, depth)
         elif fmt == "csv":
-            write(_csv_rows, csv_writer, report, printed)
+            write(_csv_rows, csv_writer, report, printed, picked)
+        elif fmt == "html":
+            write(_html, out, report, depth, picked, printed, None if many else report.name)
         elif many:
             write(_json_item, out, report.to_dict(), printed)
         else:
@@ -560,9 +580,13 @@ def _run(ctx, specs, fmt, as_json, depth, wide, limits, list_presets, emit_spec,
         del report
     if fmt == "json" and many:
         write(out.write, "\n]\n" if printed else "[]\n")
+    if fmt == "html" and printed:
+        from . import html
+
+        write(out.write, html.tail())
     # A line per spec for people; json and csv hold the same for programs (and a failed spec's
     # problems are on stderr), and stderr stays for problems only.
-    if len(args) > 1 and fmt not in ("json", "csv"):
+    if len(args) > 1 and fmt not in ("json", "csv", "html"):
         if fmt == "markdown":
             write(out.write, "\n" + "".join(f"- {line}\n" for line in summaries))
         else:
@@ -612,16 +636,27 @@ def _check_growth(report, baseline_doc, max_growth):
         return None, f"{e}; growth not checked"
 
 
-def _table(out, report, depth, wide, printed):
+def _table(out, report, depth, wide, printed, picked=None):
     if printed:
         out.write("\n")
-    render.print_report(out, report, depth=depth, wide=wide)
+    render.print_report(out, report, depth=depth, wide=wide, picked=picked)
 
 
-def _markdown(out, report, depth, printed):
+def _markdown(out, report, depth, printed, picked=None):
     if printed:
         out.write("\n")
-    render.write_markdown(out, report, depth)
+    render.write_markdown(out, report, depth, picked)
+
+
+def _html(out, report, depth, picked, printed, title):
+    """A report's section of the HTML page; the page's head before the first (its title the report's
+    name, or paramcount's with several specs); cli writes the tail after the last."""
+    from . import html
+
+    if not printed:
+        out.write(html.head(title if title is not None else "paramcount"))
+    for piece in html.report_html(report, depth=depth, keys=render.columns(report, picked), explain=True):
+        out.write(piece)
 
 
 def _explain_text(out, report, depth):
@@ -673,15 +708,26 @@ def _csv_cell(value):
     return value
 
 
-def _csv_rows(writer, report, printed):
-    """A row per leaf layer: `source`, then the JSON's leaf keys; the header once."""
+# --columns in CSV: a table column's key in the CSV (the JSON's leaf key where there is one), and
+# the three figures CSV derives for a leaf (README, "Columns").
+CSV_NAMES = {"shape": "output_shape", "input": "input_shape", "unshared": "params_unshared",
+             "memory": "param_bytes", "activations": "activation_bytes", "share": "share_percent"}
+
+
+def _csv_rows(writer, report, printed, picked=None):
+    """A row per leaf layer: `source`, then the JSON's leaf keys (or the --columns picked); the header once."""
     leaves = report.to_dict()["layers"]
     keys = list(CSV_KEYS)
     for leaf in leaves:
         keys += [k for k in leaf if k not in keys]
+    keys = render.apply_columns(keys, picked, CSV_NAMES)
     if not printed:
         writer.writerow(["source"] + keys)
     source = _csv_text(report.source)
+    derived = [k for k in keys if k in ("param_bytes", "activation_bytes", "share_percent")]
+    if derived:
+        for leaf, (node, _, copies) in zip(leaves, report.leaves()):
+            leaf.update((k, render.leaf_figure(report, node, copies, k)) for k in derived)
     writer.writerows([source] + [_csv_cell(leaf.get(k)) for k in keys] for leaf in leaves)
 
 

@@ -23,19 +23,35 @@ DEPTH = 2  # levels of the report tree a table shows unless told otherwise: a Re
 
 # Columns: key -> (header, kind, group). Kinds: "t" text that may wrap between words, "w" kept
 # whole, "n" a number, whole and right-aligned. Group: the order in which columns are left out of a
-# table too wide for the terminal (0: never).
+# table too wide for the terminal (0: never). `--columns` picks among these keys (README, "Columns").
 COLUMNS = {
     "name": ("Layer", "t", 0),
     "type": ("Type", "t", 0),
+    "input": ("Input shape", "w", 3),
     "shape": ("Output shape", "w", 0),
     "weights": ("Weights", "n", 2),
     "biases": ("Biases", "n", 2),
+    "trainable": ("Trainable", "n", 2),
     "non_trainable": ("Non-trainable", "n", 0),
     "params": ("Params", "n", 0),
-    "params_unshared": ("Unshared params", "n", 1),
+    "unshared": ("Unshared params", "n", 1),
+    "macs": ("MACs", "n", 0),
+    "other_ops": ("Other ops", "n", 2),
+    "connections": ("Connections", "n", 0),
+    "memory": ("Param memory", "n", 0),
+    "activations": ("Activations", "n", 0),
+    "share": ("Share of params", "w", 0),
 }
-HEADERS = tuple(COLUMNS[k][0] for k in ("name", "type", "shape", "weights", "biases", "params", "params_unshared"))
+DEFAULT_COLUMNS = ("name", "type", "shape", "weights", "biases", "params", "unshared")
+# Other spellings --columns takes: the JSON's and CSV's key names, and short forms.
+COLUMN_ALIASES = {"params_unshared": "unshared", "output": "shape", "output_shape": "shape",
+                  "input_shape": "input", "layer": "name", "connection": "connections", "mac": "macs",
+                  "share_of_total": "share", "%": "share", "activation": "activations", "bytes": "memory"}
+HEADERS = tuple(COLUMNS[k][0] for k in DEFAULT_COLUMNS)
 KINDS = "ttwnnnn"
+UNKNOWN = "?"  # a figure the report does not know (compute of an ONNX import): never printed as 0
+BAR_CELLS = 10  # terminal cells of a share-of-total bar
+_EIGHTHS = " ▏▎▍▌▋▊▉"
 PRESET_HEADERS, PRESET_KINDS = ("Preset", "Params", "Description"), "wnt"
 
 
@@ -127,12 +143,118 @@ def walk(report, depth=None):
     return out, hidden
 
 
-def columns(report):
-    """The columns a report's table and markdown have: non-trainable only when the report has any."""
-    keys = ["name", "type", "shape", "weights", "biases", "params", "params_unshared"]
-    if report.totals.non_trainable:
-        keys.insert(5, "non_trainable")
+def parse_columns(value):
+    """What `--columns` asks for: ("only", [key, ...]) for 'name,params,macs' (those, in that
+    order), or ("change", [(sign, key), ...]) for '+share,-biases' (every item signed: the default
+    set with those added or removed); None for None. ValueError (one line) for an unknown key, an
+    empty list or a key named twice."""
+    if value is None:
+        return None
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    if not items:
+        raise ValueError("--columns: name at least one column")
+    signed = [item[0] in "+-" for item in items]
+    if any(signed) and not all(signed):
+        raise ValueError("--columns: either name the columns, or change the default set with +COLUMN and -COLUMN")
+    picked = []
+    for item in items:
+        sign, word = (item[0], item[1:].strip()) if signed[0] else ("", item)
+        key = word.lower().replace("-", "_").replace(" ", "_")
+        key = COLUMN_ALIASES.get(key, key)
+        if key not in COLUMNS:
+            hint = errors.did_you_mean(key, list(COLUMNS))
+            raise ValueError(f"--columns: unknown column {text(word, 40)!r}{hint} "
+                             f"(columns: {', '.join(COLUMNS)})")
+        if key in (k for _, k in picked):
+            raise ValueError(f"--columns: {key} is named twice")
+        picked.append((sign, key))
+    if signed[0]:
+        return ("change", picked)
+    return ("only", [k for _, k in picked])
+
+
+def apply_columns(default, picked, names=None):
+    """`default` (a list of keys) changed as `picked` says; `names` maps a table key to the key of
+    another output (CSV's). A column named outright replaces the default set."""
+    names = names or {}
+    if picked is None:
+        return list(default)
+    mode, items = picked
+    if mode == "only":
+        return [names.get(k, k) for k in items]
+    keys = list(default)
+    for sign, key in items:
+        key = names.get(key, key)
+        if sign == "+" and key not in keys:
+            keys.append(key)
+        elif sign == "-" and key in keys:
+            keys.remove(key)
     return keys
+
+
+def columns(report, picked=None):
+    """The columns a report's table, markdown and HTML have: the default set (non-trainable joins it
+    where the report has any) or what `picked` (parse_columns) makes of it."""
+    default = list(DEFAULT_COLUMNS)
+    if report.totals.non_trainable:
+        default.insert(default.index("params"), "non_trainable")
+    keys = apply_columns(default, picked)
+    if not keys:
+        raise ValueError("--columns: no column left")
+    return keys
+
+
+def share_tenths(part, whole):
+    """part / whole in tenths of a percent, rounded half up, by integer arithmetic (0 of 0 is 0)."""
+    return (part * 1000 + whole // 2) // whole if whole else 0
+
+
+def percent(tenths):
+    return f"{tenths // 10}.{tenths % 10}%"
+
+
+def bar(tenths, cells=BAR_CELLS, padded=True):
+    """A share (tenths of a percent) as a bar of `cells` terminal cells in eighths of a cell, and
+    its figure: '█████▏     51.6%'. A share above 0 shows at least an eighth. Not `padded`
+    (markdown, where a browser folds spaces): the figure first, then the bar: '51.6% █████▏'."""
+    eighths = (tenths * cells * 8 + 500) // 1000
+    if tenths and not eighths:
+        eighths = 1
+    full, part = divmod(eighths, 8)
+    drawn = "█" * full + (_EIGHTHS[part] if part else "")
+    if not padded:
+        return (percent(tenths) + " " + drawn).rstrip()
+    return drawn.ljust(cells) + " " + percent(tenths).rjust(6)
+
+
+def row_memory(node, dtype="fp32"):
+    """A row's parameter bytes in `dtype`: its params (all copies the row holds; a shared repeat's one
+    set; a tied layer without the tensors it borrows) in `dtype`; int4 packs each tensor on its own."""
+    from .analyze import _int4_bytes, dtype_bytes
+
+    if dtype != "int4":
+        return dtype_bytes(node.counts.params, dtype)
+    children = _attr(node, "children", None)
+    if children:
+        one = sum(row_memory(c, dtype) for c in children)
+    else:
+        return _int4_bytes(node) * (1 if _attr(node, "shared", False) else _attr(node, "repeat", 1))
+    return one * (1 if _attr(node, "shared", False) else _attr(node, "repeat", 1))
+
+
+def row_activations(node):
+    """A row's output elements per sample, over every time it runs (a leaf's output × its repeat; a
+    composite's leaves'), as analyze.estimate_memory counts them; None where compute is not known."""
+    if not getattr(node.compute, "known", True):
+        return None
+    children = _attr(node, "children", None)
+    if not children:
+        elements = 1
+        for d in node.output_shape:
+            elements *= d
+        return elements * _attr(node, "repeat", 1)
+    parts = [row_activations(c) for c in children]
+    return None if None in parts else sum(parts) * _attr(node, "repeat", 1)
 
 
 def kind_of(node, code=str):
@@ -152,8 +274,49 @@ def kind_of(node, code=str):
     return out + (f" ({'; '.join(notes)})" if notes else "")
 
 
-def _cells(node, level, keys, indent, code):
-    c = node.counts
+def leaf_figure(report, leaf, copies, key):
+    """The figures CSV derives for a leaf row (its other cells are the JSON's, one copy each):
+    `param_bytes` one copy's parameters in the report's dtype, `activation_bytes` one occurrence's
+    output in it (None where not known), `share_percent` the share of the total params its
+    `copies` hold, as text with one decimal ('45.3')."""
+    if key == "share_percent":
+        return percent(share_tenths(leaf.one_copy()["params"] * copies, report.totals.params))[:-1]
+    from .analyze import _int4_bytes, dtype_bytes
+
+    dtype = _dtype(report)
+    if key == "param_bytes":
+        return _int4_bytes(leaf) if dtype == "int4" else dtype_bytes(leaf.one_copy()["params"], dtype)
+    if not getattr(leaf.compute, "known", True):
+        return None
+    elements = 1
+    for d in leaf.output_shape:
+        elements *= d
+    return dtype_bytes(elements, dtype)
+
+
+def _dtype(report):
+    memory = _attr(report, "memory", None)
+    return memory.dtype if memory is not None else "fp32"
+
+
+def _figure(node, key, report):
+    """A row's number for a numeric column, or None where the report does not know it."""
+    if key in ("macs", "other_ops", "connections"):
+        compute = node.compute
+        return getattr(compute, key) if getattr(compute, "known", True) else None
+    if key == "memory":
+        return row_memory(node, _dtype(report))
+    if key == "activations":
+        from .analyze import dtype_bytes
+
+        elements = row_activations(node)
+        return None if elements is None else dtype_bytes(elements, _dtype(report))
+    if key == "unshared":
+        return node.counts.params_unshared
+    return getattr(node.counts, key)
+
+
+def _cells(node, level, keys, indent, code, report):
     row = []
     for k in keys:
         if k == "name":
@@ -162,23 +325,58 @@ def _cells(node, level, keys, indent, code):
             row.append(kind_of(node, code))
         elif k == "shape":
             row.append(shape(node.output_shape))
+        elif k == "input":
+            row.append(shape(node.input_shape))
+        elif k == "share":
+            row.append(bar(share_tenths(node.counts.params, report.totals.params), padded=code is str))
         else:
-            row.append(number(getattr(c, k)))
+            value = _figure(node, k, report)
+            row.append(UNKNOWN if value is None else binary(value) if k in ("memory", "activations")
+                       else number(value))
     return tuple(row)
+
+
+def _total_cell(key, report, padded=True):
+    """The totals row's cell of a column: what the summary under the table says, in the column's form."""
+    t = report.totals
+    if key == "name":
+        return "Total"
+    if key in ("type", "shape", "input"):
+        return ""
+    if key == "share":
+        return bar(1000 if t.params else 0, padded=padded)
+    if key in ("macs", "other_ops", "connections"):
+        compute = _attr(report, "compute", None)
+        known = compute is not None and getattr(compute, "known", True)
+        return number(getattr(compute, key)) if known else UNKNOWN
+    if key in ("memory", "activations"):
+        from .analyze import dtype_bytes, estimate_memory
+
+        m = estimate_memory(report, _dtype(report))
+        if key == "memory":
+            return binary(m.weights_bytes)
+        return UNKNOWN if m.activation_elements is None else binary(dtype_bytes(m.activation_elements, m.dtype))
+    return number(t.params_unshared if key == "unshared" else getattr(t, key))
+
+
+def unknown_note(body, total):
+    """The line that says what '?' means, where a cell holds it."""
+    if UNKNOWN in total or any(UNKNOWN in row for row in body):
+        return [f"{UNKNOWN}: not known for this model (compute is not derived for it)"]
+    return []
 
 
 def rows(report, depth=None, keys=None, indent="  ", code=str):
     """One tuple of cells per row (the tree, `depth` levels deep), then the totals; shared by the
-    table and the markdown. `keys`: the columns (default: the seven of a report without state)."""
+    table, the markdown and the HTML. `keys`: the columns (default: columns(report))."""
     return _rows(report, depth, keys, indent, code)[:2]
 
 
 def _rows(report, depth, keys, indent="  ", code=str):
-    keys = keys or ["name", "type", "shape", "weights", "biases", "params", "params_unshared"]
+    keys = keys or columns(report)
     nodes, hidden = walk(report, depth)
-    body = [_cells(node, level, keys, indent, code) for node, level in nodes]
-    t = report.totals
-    total = tuple("Total" if k == "name" else "" if k in ("type", "shape") else number(getattr(t, k)) for k in keys)
+    body = [_cells(node, level, keys, indent, code, report) for node, level in nodes]
+    total = tuple(_total_cell(k, report, code is str) for k in keys)
     return body, total, hidden
 
 
@@ -398,10 +596,10 @@ def markdown_table(headers, body, kinds, escape=None):
     return lines
 
 
-def markdown_lines(report, depth=None):
+def markdown_lines(report, depth=None, picked=None):
     """The markdown of a report, line by line: a heading, the table (the tree as indented names),
-    the summary as a list. Every text from the spec is in a code span."""
-    keys = columns(report)
+    the summary as a list. Every text from the spec is in a code span. `picked`: parse_columns'."""
+    keys = columns(report, picked)
     body, total, hidden = _rows(report, depth, keys, indent="&emsp;", code=code)
     yield f"### {title(report, code)}"
     yield ""
@@ -412,18 +610,18 @@ def markdown_lines(report, depth=None):
         yield "| " + " | ".join(row) + " |"
     yield "| " + " | ".join(f"**{c}**" if c else "" for c in total) + " |"
     yield ""
-    notes = summary(report) + ([depth_note(depth)] if hidden else [])
+    notes = summary(report) + ([depth_note(depth)] if hidden else []) + unknown_note(body, total)
     for line in notes:
         yield f"- {line}"
 
 
-def to_markdown(report, depth=None):
-    return "\n".join(markdown_lines(report, depth)) + "\n"
+def to_markdown(report, depth=None, picked=None):
+    return "\n".join(markdown_lines(report, depth, picked)) + "\n"
 
 
-def write_markdown(out, report, depth=None):
+def write_markdown(out, report, depth=None, picked=None):
     """Stream a report's markdown to `out` in pieces: memory stays bounded by a piece, not the report."""
-    _write_lines(out, markdown_lines(report, depth))
+    _write_lines(out, markdown_lines(report, depth, picked))
 
 
 def presets_markdown(presets):
@@ -446,8 +644,9 @@ def _write_lines(out, lines, piece=512):
 # top, header, under the header, body, above the footer, bottom: (left, fill, between, right)
 BOX = ("┏━┳┓", "┃ ┃┃", "┡━╇┩", "│ ││", "├─┼┤", "└─┴┘")
 ASCII_BOX = ("+-++", "| ||", "+=++", "| ||", "+-++", "+-++")
-_GLYPHS = "┏━┳┓┃┡╇┩│├─┼┤└┴┘…×"
-_TO_ASCII = str.maketrans({"…": "...", "×": "x"})
+_GLYPHS = "┏━┳┓┃┡╇┩│├─┼┤└┴┘…×█▏▎▍▌▋▊▉"
+# A share bar on a terminal without these glyphs: '#' a full cell, '+' a part of one (widths unchanged).
+_TO_ASCII = str.maketrans({"…": "...", "×": "x", "█": "#", **dict.fromkeys("▏▎▍▌▋▊▉", "+")})
 
 
 def terminal_width(stream=None):
@@ -710,12 +909,16 @@ def print_table(out, heading, headers, body, kinds, footer=None, after=(), width
     _write_lines(stream, generate())
 
 
-def print_report(out, report, width=None, depth=None, wide=False):
+def print_report(out, report, width=None, depth=None, wide=False, picked=None):
     """A report as a table on `out` (a text stream, or rich's Console): the tree `depth` levels deep
-    (None: all), columns left out to fit `width` (default: the terminal's) unless `wide`."""
-    keys = columns(report)
+    (None: all), columns left out to fit `width` (default: the terminal's) unless `wide`; `picked`:
+    the columns parse_columns read from --columns (None: the default set)."""
+    keys = columns(report, picked)
     body, total, hidden = _rows(report, depth, keys)
     notes = [depth_note(depth)] if hidden else []
+    notes += unknown_note(body, total)
+    # Columns named outright are all shown (text wraps instead); the default set drops to fit.
+    groups = [0] * len(keys) if picked and picked[0] == "only" else [COLUMNS[k][2] for k in keys]
     print_table(out, title(report), [COLUMNS[k][0] for k in keys], body, "".join(COLUMNS[k][1] for k in keys),
-                footer=total, after=summary(report), width=width, groups=[COLUMNS[k][2] for k in keys],
+                footer=total, after=summary(report), width=width, groups=groups,
                 wide=wide, max_lines=WRAP_LINES, notes=notes)
