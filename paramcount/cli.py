@@ -489,6 +489,11 @@ def _run(ctx, specs, fmt, as_json, depth, wide, limits, list_presets, emit_spec,
     if picked is not None and (fmt == "json" or list_presets or emit_spec):
         raise click.UsageError("--columns picks the columns of a table, markdown, HTML or CSV; "
                                + ("JSON has every figure" if fmt == "json" else "not of this output"))
+    if fmt != "csv":
+        try:
+            render.check_columns(picked)
+        except ValueError as e:
+            raise click.UsageError(str(e)) from None
     if list_presets:
         if specs:
             raise click.UsageError("--list-presets takes no SPEC")

@@ -47,6 +47,9 @@ DEFAULT_COLUMNS = ("name", "type", "shape", "weights", "biases", "params", "unsh
 COLUMN_ALIASES = {"params_unshared": "unshared", "output": "shape", "output_shape": "shape",
                   "input_shape": "input", "layer": "name", "connection": "connections", "mac": "macs",
                   "share_of_total": "share", "%": "share", "activation": "activations", "bytes": "memory"}
+# Columns only a CSV row has: where a leaf sits and how often it occurs (a table shows these in its
+# tree and its type cell).
+CSV_ONLY = ("path", "depth", "repeat", "copies", "tied_to")
 HEADERS = tuple(COLUMNS[k][0] for k in DEFAULT_COLUMNS)
 KINDS = "ttwnnnn"
 UNKNOWN = "?"  # a figure the report does not know (compute of an ONNX import): never printed as 0
@@ -161,16 +164,24 @@ def parse_columns(value):
         sign, word = (item[0], item[1:].strip()) if signed[0] else ("", item)
         key = word.lower().replace("-", "_").replace(" ", "_")
         key = COLUMN_ALIASES.get(key, key)
-        if key not in COLUMNS:
-            hint = errors.did_you_mean(key, list(COLUMNS))
+        if key not in COLUMNS and key not in CSV_ONLY:
+            hint = errors.did_you_mean(key, list(COLUMNS) + list(CSV_ONLY))
             raise ValueError(f"--columns: unknown column {text(word, 40)!r}{hint} "
-                             f"(columns: {', '.join(COLUMNS)})")
+                             f"(columns: {', '.join(COLUMNS)}; in CSV also {', '.join(CSV_ONLY)})")
         if key in (k for _, k in picked):
             raise ValueError(f"--columns: {key} is named twice")
         picked.append((sign, key))
     if signed[0]:
         return ("change", picked)
     return ("only", [k for _, k in picked])
+
+
+def check_columns(picked):
+    """ValueError where `picked` names a column only CSV has (for a table, markdown or HTML)."""
+    named = [] if picked is None else picked[1] if picked[0] == "only" else [k for _, k in picked[1]]
+    only = [k for k in named if k in CSV_ONLY]
+    if only:
+        raise ValueError(f"--columns: {only[0]} is a CSV column; a table's columns: {', '.join(COLUMNS)}")
 
 
 def apply_columns(default, picked, names=None):
