@@ -128,6 +128,15 @@ def _columns(ctx, param, value):
     return picked
 
 
+def _complete_columns(ctx, param, incomplete):
+    """Shell completion of --columns: the column names, after what is typed before the last comma."""
+    head, _, last = incomplete.rpartition(",")
+    sign = last[:1] if last[:1] in "+-" else ""
+    prefix = head + "," if head else ""
+    names = list(render.COLUMNS) + list(render.CSV_ONLY)
+    return [prefix + sign + k for k in names if k.startswith(last[len(sign):].lower())]
+
+
 def _growth(ctx, param, value):
     if value is None:
         return None
@@ -340,7 +349,7 @@ Examples:
   paramcount resnet50 --columns name,shape,params,macs,share
   paramcount resnet50 --format html > r.html
 \b
-With several specs, a line per spec ends the output (not for json and csv).
+With several specs, a line per spec ends the output (not for json, csv and html).
 --json with several specs gives an array: a report per spec, or for a spec that
 failed {"source": ..., "problems": [{"line", "column", "message"}]}.
 \b
@@ -359,7 +368,7 @@ Shell completion (bash; zsh and fish alike):
               help="Levels of blocks the table and markdown show; deeper rows are folded into their block "
                    "(totals unchanged). JSON always has the whole tree.")
 @click.option("--wide", is_flag=True, help="Every column of the table, however wide the terminal.")
-@click.option("--columns", "picked", metavar="COL,...", callback=_columns, expose_value=True,
+@click.option("--columns", "picked", metavar="COL,...", callback=_columns, shell_complete=_complete_columns,
               help="The table's, markdown's, HTML's and CSV's columns, in order: " + ", ".join(render.COLUMNS)
                    + ". +COL,-COL change the default set (--columns +macs,+share).")
 @click.option("--explain", is_flag=True,

@@ -258,3 +258,17 @@ def test_unknown_compute_reads_as_a_question_mark():
     assert "?: not known for this model" in text
     md = render.to_markdown(report, picked=("only", ["name", "macs"]))
     assert "| `C1` | ? |" in md and "- ?: not known for this model" in md
+
+
+def test_shell_completion_of_columns():
+    from click.shell_completion import ShellComplete
+
+    from paramcount.cli import cli
+
+    def complete(incomplete):
+        comp = ShellComplete(cli, {}, "paramcount", "_PARAMCOUNT_COMPLETE")
+        return [c.value for c in comp.get_completions(["lenet5", "--columns"], incomplete)]
+
+    assert complete("name,ma") == ["name,macs"]
+    assert complete("+sh") == ["+shape", "+share"]
+    assert "connections" in complete("co") and "copies" in complete("co")
