@@ -272,3 +272,16 @@ def test_shell_completion_of_columns():
     assert complete("name,ma") == ["name,macs"]
     assert complete("+sh") == ["+shape", "+share"]
     assert "connections" in complete("co") and "copies" in complete("co")
+
+
+def test_the_readme_columns_table_is_what_paramcount_prints(cli_run):
+    from test_docs import _block_after
+
+    result = cli_run("resnet50", "--depth", "1", "--columns", "name,shape,params,macs,memory,share", COLUMNS="100")
+    pasted = _block_after("--columns name,shape,params,macs,memory,share`):")
+    assert result.stdout.startswith(pasted)
+    from test_docs import README
+
+    section = README[README.index("### Choosing columns"):README.index("## Memory")]
+    for key in list(render.COLUMNS) + list(render.CSV_ONLY):  # every column is documented there
+        assert f"`{key}`" in section, key
