@@ -56,7 +56,7 @@ code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono",mo
 .totals div.over dd{color:var(--bad)}
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:8px 32px}
 .chart{margin:0;padding:0;list-style:none}
-.chart li{display:grid;grid-template-columns:minmax(6em,13em) 1fr var(--value,auto);gap:2px 10px;align-items:center;
+.chart li{display:grid;grid-template-columns:minmax(0,var(--label,13em)) 1fr var(--value,auto);gap:2px 10px;align-items:center;
 padding:3px 0;font-size:.875rem}
 .chart .label{overflow-wrap:anywhere;min-width:0}
 .chart .label small{color:var(--muted)}
@@ -222,6 +222,12 @@ def _node_label(node):
     return f"<code>{_spec(node.name)}</code> <small>{kind}</small>"
 
 
+def _label_chars(node):
+    """About how many characters a chart row's label takes (its name, a space, its type)."""
+    kind = len(node.type) + (len(f" ×{node.repeat:,}") if getattr(node, "repeat", 1) != 1 else 0)
+    return len(node.name) + 1 + kind if node.name else kind
+
+
 def _chart(nodes, what, value_of, total, css, noun):
     """One bar chart: a row per node with a nonzero value, its bar's width its share of the largest
     row, labelled with the exact number and its share of `total`; zero rows left out and counted."""
@@ -240,9 +246,10 @@ def _chart(nodes, what, value_of, total, css, noun):
         for _, node, v in shown:
             short = render.metric(v) if css == "macs" else None
             values.append((render.number(v) + (f" ({short})" if short else ""), _share(v, total)))
-        # One width for every row's figure (in ch: digits are tabular), so the bars line up.
+        # One width for every row's label and figure (in ch: digits are tabular), so the bars line up.
         room = max(len(figure) + 1 + len(share) for figure, share in values)
-        out.append(f"<ul class=\"chart {css}\" style=\"--value:{room + 1}ch\">\n")
+        label = min(max(_label_chars(node) for _, node, _ in shown), 24)
+        out.append(f"<ul class=\"chart {css}\" style=\"--label:{label + 2}ch;--value:{room + 1}ch\">\n")
         for (_, node, v), (figure, share) in zip(shown, values):
             permille = v * 1000 // largest
             out.append(f"<li><span class=\"label\">{_node_label(node)}</span>"
