@@ -54,7 +54,7 @@ code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono",mo
 .totals div.wide{grid-column:1/-1}
 .totals div.over{border-color:var(--bad)}
 .totals div.over dd{color:var(--bad)}
-.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:8px 32px}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(480px,100%),1fr));gap:8px 32px}
 .chart{margin:0;padding:0;list-style:none}
 .chart li{display:grid;grid-template-columns:minmax(0,var(--label,13em)) 1fr var(--value,auto);gap:2px 10px;align-items:center;
 padding:3px 0;font-size:.875rem}
