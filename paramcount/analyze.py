@@ -86,7 +86,10 @@ class Compute:
         self.known = self.known and other.known
         return self
 
-    def as_dict(self) -> dict[str, int]:
+    def as_dict(self) -> dict[str, int | None]:
+        """The figures by key; None for each where they are not known (never 0 for unknown)."""
+        if not self.known:
+            return dict.fromkeys(COMPUTE)
         return {k: getattr(self, k) for k in COMPUTE}
 
     def __eq__(self, other):
@@ -147,7 +150,8 @@ class LayerReport:
         d.update(self.one_copy())
         d.update(path=self.path, depth=self.depth, repeat=times, copies=copies, tied_to=self.tied_to)
         # One occurrence: a row's copies compute alike (analysis merges only copies of equal compute).
-        d.update({k: v // self.repeat for k, v in self.compute.as_dict().items()})
+        d.update({k: None if v is None else v // self.repeat for k, v in self.compute.as_dict().items()})
+        d["activations"] = product(self.output_shape) if self.compute.known else None
         return d
 
     def tree_dict(self, index: Mapping[int, int]) -> dict[str, Any]:
@@ -159,8 +163,18 @@ class LayerReport:
              "output_shape": list(self.output_shape), "repeat": self.repeat, "shared": self.shared}
         d.update(self.counts.as_dict())
         d.update(self.compute.as_dict())
+        d["activations"] = self.activations()
         d["children"] = [c.tree_dict(index) for c in self.children]
         return d
+
+    def activations(self) -> int | None:
+        """Output elements per sample over every time the node runs: a leaf's output × its repeat, a
+        composite's leaves' sum × its repeat (as estimate_memory counts them); None where not known."""
+        if not self.compute.known:
+            return None
+        if self.is_leaf:
+            return product(self.output_shape) * self.repeat
+        return sum(c.activations() for c in self.children) * self.repeat
 
 
 class Budget:
@@ -281,11 +295,16 @@ class Report:
             "input_shape": list(self.input_shape),
             "layers": leaves,
             "tree": [node.tree_dict(index) for node in self.layers],
-            "totals": {**self.totals.as_dict(), **self.compute.as_dict()},
+            "totals": {**self.totals.as_dict(), **self.compute.as_dict(), "activations": self._activations()},
             **({} if active is None else {"active_params": active}),
             **({} if self.memory is None else {"memory": self.memory.as_dict()}),
             "budget": self._budget_dict(),
         }
+
+    def _activations(self):
+        if not getattr(self.compute, "known", True):
+            return None
+        return sum(node.activations() for node in self.layers)
 
     def _budget_dict(self):
         limits = {b.key: b.limit for b in self.budgets}

@@ -253,21 +253,6 @@ def row_memory(node, dtype="fp32"):
     return one * (1 if _attr(node, "shared", False) else _attr(node, "repeat", 1))
 
 
-def row_activations(node):
-    """A row's output elements per sample, over every time it runs (a leaf's output × its repeat; a
-    composite's leaves'), as analyze.estimate_memory counts them; None where compute is not known."""
-    if not getattr(node.compute, "known", True):
-        return None
-    children = _attr(node, "children", None)
-    if not children:
-        elements = 1
-        for d in node.output_shape:
-            elements *= d
-        return elements * _attr(node, "repeat", 1)
-    parts = [row_activations(c) for c in children]
-    return None if None in parts else sum(parts) * _attr(node, "repeat", 1)
-
-
 def kind_of(node, code=str):
     """A row's type cell: the type and activation, its multiplier, whether its copies share one set
     of weights, and the layer whose weights it uses. `code` wraps the spec's text (markdown)."""
@@ -320,7 +305,7 @@ def _figure(node, key, report):
     if key == "activations":
         from .analyze import dtype_bytes
 
-        elements = row_activations(node)
+        elements = node.activations()
         return None if elements is None else dtype_bytes(elements, _dtype(report))
     if key == "unshared":
         return node.counts.params_unshared

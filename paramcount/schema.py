@@ -262,13 +262,14 @@ def _size(doc):
 def output_schema():
     """The JSON Schema of `--json`: a report, or an array of reports (and failures) for several specs."""
     counts = {k: {"type": "integer", "minimum": 0} for k in COUNTS}
+    known = {"type": ["integer", "null"], "minimum": 0}  # null: not known (never 0 for unknown)
     compute = {  # issue 9: at the spec's input size, one sample
-        "macs": {"type": "integer", "minimum": 0,
-                 "description": "multiply-accumulates (FLOPs = 2 × MACs), every occurrence, shared copies included"},
-        "other_ops": {"type": "integer", "minimum": 0,
-                      "description": "elements touched by pooling, normalisation, activations (not MACs)"},
-        "connections": {"type": "integer", "minimum": 0,
-                        "description": "LeCun's connections: each output unit's inputs plus one for its bias"}}
+        "macs": dict(known, description="multiply-accumulates (FLOPs = 2 × MACs), every occurrence, shared "
+                                        "copies included; null where not known"),
+        "other_ops": dict(known, description="elements touched by pooling, normalisation, activations (not MACs)"),
+        "connections": dict(known, description="LeCun's connections: each output unit's inputs plus one for its bias"),
+        "activations": dict(known, description="output elements per sample (a leaf: one occurrence's; a node and "
+                                               "the totals: every occurrence, the input not included)")}
     shape = {"type": "array", "items": {"type": "integer", "minimum": 1}, "description": "without the batch axis"}
     text, count = {"type": "string"}, {"type": "integer", "minimum": 1}
 

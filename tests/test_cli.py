@@ -24,9 +24,9 @@ from conftest import run_cli
 TOP_KEYS = ["schema_version", "name", "source", "input_shape", "layers", "tree", "totals", "budget"]
 LAYER_KEYS = ["name", "type", "input_shape", "output_shape", "weights", "biases", "trainable",
               "non_trainable", "params", "params_unshared", "path", "depth", "repeat", "copies", "tied_to",
-              "macs", "other_ops", "connections"]
+              "macs", "other_ops", "connections", "activations"]
 TOTAL_KEYS = ["weights", "biases", "trainable", "non_trainable", "params", "params_unshared",
-              "macs", "other_ops", "connections"]
+              "macs", "other_ops", "connections", "activations"]
 
 LENET5_PARAMS = 61_706
 ALEXNET_PARAMS = 60_965_224
@@ -131,7 +131,9 @@ def test_lenet5_json_figures():
     # OUTPUT 84·10 = 840: 416,520 (other_ops and connections from tests/test_macs.py's cases).
     assert doc["totals"] == {"weights": 61_470, "biases": 236, "trainable": 61_706, "non_trainable": 0,
                              "params": 61_706, "params_unshared": 423_038,
-                             "macs": 416_520, "other_ops": 12_812, "connections": 429_342}
+                             "macs": 416_520, "other_ops": 12_812, "connections": 429_342,
+                             # outputs per sample: 4,704 + 1,176 + 1,600 + 400 + 120 + 120 + 84 + 10
+                             "activations": 8_214}
 
 
 def test_alexnet_json_figures():

@@ -403,7 +403,8 @@ def test_csv_a_row_per_leaf_layer():
     assert rows[0] == ["source"] + list(doc["layers"][0])
     assert len(rows) == 1 + len(doc["layers"])
     assert rows[1] == ["preset:lenet5", "C1", "conv2d", "[1, 32, 32]", "[6, 28, 28]", "150", "6", "156", "0", "156",
-                       "122304", "C1", "0", "1", "1", "", "117600", "4704", "122304"]
+                       "122304", "C1", "0", "1", "1", "", "117600", "4704", "122304",
+                       "4704"]  # activations: C1's output, 6 × 28 × 28
 
 
 def test_csv_many_specs_one_header(models):

@@ -384,6 +384,9 @@ def test_the_readme_json_of_a_composed_spec_is_what_paramcount_prints(tmp_path):
     doc = json.loads(shown)
     # wte 100·8 = 800; h: 2 × ((8·32 + 32) + (32·8 + 8)) = 2 × 552 = 1,104; head tied to wte: 0.
     assert doc["totals"]["params"] == 1_904 == sum(leaf["params"] * leaf["copies"] for leaf in doc["layers"])
+    # outputs per sample: wte 16·8 = 128; h 2 × (16·32 + 16·8) = 1,280; head 16·100 = 1,600: 3,008
+    assert doc["totals"]["activations"] == 3_008 == sum(leaf["activations"] * leaf["repeat"] for leaf in doc["layers"])
+    assert doc["tree"][1]["activations"] == 1_280
 
 
 def test_nested_repeats_cannot_make_an_unprintable_count():
