@@ -52,3 +52,21 @@ def test_the_reference_says_where_pytorch_and_keras_differ():
         assert words in section, words
     for kind in ("rnn", "lstm", "gru"):
         assert "convention" in REGISTRY[kind].doc and "convention" in REGISTRY[kind].field_by_name
+
+
+def test_every_option_is_in_the_readme_command_line_table():
+    from paramcount.cli import cli
+
+    section = README[README.index("## Command line"):README.index("Subcommands (the first argument")]
+    for param in cli.params:
+        for opt in param.opts:
+            if opt.startswith("--") and opt not in ("--help",):
+                assert f"`{opt}" in section or f"{opt} " in section, opt
+
+
+def test_the_readme_html_screenshot_is_there():
+    from pathlib import Path
+
+    image = Path(__file__).parent.parent / "docs" / "resnet50-html.png"
+    assert "](docs/resnet50-html.png)" in README
+    assert image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
