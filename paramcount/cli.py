@@ -597,7 +597,7 @@ def _run(ctx, specs, fmt, as_json, depth, wide, limits, list_presets, emit_spec,
     if fmt == "html" and printed:
         from . import html
 
-        write(out.write, html.tail())
+        write(_html_writer(out), html.tail())
     # A line per spec for people; json and csv hold the same for programs (and a failed spec's
     # problems are on stderr), and stderr stays for problems only.
     if len(args) > 1 and fmt not in ("json", "csv", "html"):
@@ -667,10 +667,29 @@ def _html(out, report, depth, picked, printed, title):
     name, or paramcount's with several specs); cli writes the tail after the last."""
     from . import html
 
+    put = _html_writer(out)
     if not printed:
-        out.write(html.head(title if title is not None else "paramcount"))
+        put(html.head(title if title is not None else "paramcount"))
     for piece in html.report_html(report, depth=depth, keys=render.columns(report, picked), explain=True):
-        out.write(piece)
+        put(piece)
+
+
+def _html_writer(out):
+    """out.write, or where stdout is not UTF-8 (PYTHONIOENCODING=ascii or latin-1), a writer of
+    ASCII that turns every other character into an HTML character reference: the page declares
+    UTF-8, and ASCII reads the same in it, so the page stays exact whatever the stream's encoding."""
+    import codecs
+
+    try:
+        if codecs.lookup(getattr(out, "encoding", None) or "utf-8").name == "utf-8":
+            return out.write
+    except LookupError:
+        pass
+
+    def put(piece):
+        out.write(piece.encode("ascii", "xmlcharrefreplace").decode("ascii"))
+
+    return put
 
 
 def _explain_text(out, report, depth):

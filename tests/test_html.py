@@ -496,3 +496,55 @@ def test_chromiums_dom_holds_the_totals(tmp_path, resnet_page):
     assert "<dt>Trainable params</dt><dd>25,557,032</dd>" in dom
     assert RESNET50_PARAMS in dom and "4,089,184,256 (4.09 G)" in dom
     assert "<script" not in dom
+
+
+# -- hostile input, as tests/test_output_hardening.py checks the other formats ---------------------
+
+
+@pytest.mark.parametrize("make", ["long_name_after_wide_counts", "tall_wide_rows", "aliased_wide_shapes"])
+def test_html_of_a_hostile_report_costs_what_its_rows_do(tmp_path, make):
+    import test_output_hardening as hardening
+
+    (tmp_path / "spec.yaml").write_text(getattr(hardening, make)(tmp_path))
+    proc, peak, out = hardening.measured(["--format", "html", "spec.yaml"], tmp_path)
+    assert proc.returncode == 0 and proc.stderr == b""
+    assert peak < hardening.MEMORY_BOUND_MIB, f"{peak} MiB"
+    assert out.stat().st_size < 40 * 2**20  # 10,000 rows of bounded cells, and their explanations
+    page = out.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1", "utf-8"])
+def test_html_on_a_stdout_that_is_not_utf8_stays_exact(tmp_path, encoding):
+    """The page says charset=utf-8: on any other stdout it is written in ASCII with character
+    references, so a browser reads the same names, whatever the stream's encoding."""
+    import test_output_hardening as hardening
+
+    (tmp_path / "spec.yaml").write_text(hardening.UNICODE_SPEC, encoding="utf-8")
+    proc = hardening.paramcount("--format", "html", "spec.yaml", cwd=tmp_path, PYTHONIOENCODING=encoding)
+    assert proc.returncode == 0 and proc.stderr == b""
+    text = proc.stdout.decode("utf-8")  # ASCII is UTF-8 too
+    if encoding != "utf-8":
+        assert text.isascii()
+    import html as html_module
+
+    unescaped = html_module.unescape(text)
+    assert "<title>Ünïcödé 模型 - paramcount</title>" in unescaped
+    assert "café😀" in unescaped and "超長い名前" in unescaped
+
+
+@pytest.mark.parametrize("stem", ["a\x1b]0;pwned\x07b\nc", "bidi\u202etxt.exe\u202c", "<i>x&amp;"],
+                         ids=["esc-bel-newline", "bidi", "markup"])
+def test_html_a_file_name_reaches_the_page_escaped(tmp_path, stem):
+    import test_output_hardening as hardening
+
+    (tmp_path / f"{stem}.yaml").write_text("input: [4]\nlayers: [{type: dense, units: 3}]\n")
+    proc = hardening.paramcount("--format", "html", f"{stem}.yaml", "--max-params", "1", cwd=tmp_path)
+    assert proc.returncode == 1  # over budget, and the page still written
+    page = proc.stdout.decode()
+    for bad in "\x1b\x07\r\u202e\u202c":
+        assert bad not in page
+    if stem.startswith("<i>"):
+        assert "<i>x" not in page and "&lt;i&gt;x&amp;amp;" in page
+    else:
+        assert "\\x1b" in page or "\\u202e" in page  # escaped as the other formats escape them
