@@ -67,6 +67,7 @@ def _check(torch, model, args, tmp_path, name="m.onnx"):
     t = report.totals
     assert (t.params, t.trainable, t.non_trainable) == (params + state, params, state)
     assert sum(leaf.counts.params for leaf, _, _ in report.leaves()) == t.params
+    assert report.compute.known and not report.warnings, [w.message for w in report.warnings]
     render_all(report)
     return data, report
 

@@ -18,11 +18,40 @@ What counts:
   BatchNormalization's mean and variance inputs are state (non-trainable, as PyTorch's buffers
   and Keras's moving statistics); everything else is a weight.
 `Constant` nodes are not initializers and are not counted.
+
+Compute (`to_report`), per sample, with the conventions of paramcount's own layer types (layers.py):
+- shapes: ONNX's shape inference run node by node, evaluating on the way the small constants that
+  shapes are computed from (`Shape`, `Gather`, `Concat`...: torch's exporter computes reshape targets so);
+- the batch is axis 0 of the graph's inputs. A static batch B is divided out: the figures are those
+  of the graph with that axis set to 1, which must be exactly 1/B of those of the graph as it is; a
+  symbolic one (`N`, or unnamed) is taken as 1 and checked the same way against 2. Rows show one
+  sample's shapes (the batch axis kept, at 1); the report's input shape is the file's;
+- MACs: Conv (output elements × C/groups × kernel), ConvTranspose (input elements × M/groups ×
+  kernel), Gemm and MatMul (output elements × the axis they sum over), the second operand a weight
+  or an activation (attention's QKᵀ and AV: paramcount's attention counts those);
+- other_ops, elements touched: each output element of an activation, a normalisation, softmax,
+  elementwise arithmetic or comparison (an Add's too: a residual's addition is a node here, where
+  paramcount's residual does not count it), Resize, and a lookup in a constant table (Gather:
+  paramcount's embedding); the input elements every pool window reads (padding excluded), all of a
+  global pool's or a reduction's input; a recurrent op's gate units, one per step;
+- connections (LeCun's): the MACs' products, padding excluded, plus one per output of a bias (Conv's,
+  ConvTranspose's, Gemm's, or an Add of one constant per channel to a MatMul's, Gemm's or Conv's
+  output); pools' and reductions' reads; a recurrent op's products and its two bias vectors per gate unit;
+- nothing for ops that only move values (Reshape, Transpose, Concat, Slice, Gather of activations...);
+- nodes that compute constants (what they compute depends on no input's values: `Shape` arithmetic,
+  a weight's Transpose, a `Constant`) are not rows: each folds into the first row that reads what it
+  computes, and its tensors show there;
+- activations: each row's first output, its elements for one sample (an activation function is a
+  node of its own, so its output counts apart from the convolution's before it);
+- not known, for the whole report (a warning names the first node and why): an op not listed here or
+  in another domain, a shape inference cannot give, an input axis other than the batch without a
+  fixed size, inputs that disagree on the batch, LSTM peepholes, a `sequence_lens` input, a recurrent
+  op whose batch axis is not the graph's, figures that do not follow the batch.
 """
 
 import os
 
-from ..errors import fail
+from ..errors import Problem, fail, quote
 
 __all__ = ["OnnxCount", "NodeCount", "Tensor", "count", "to_report"]
 
@@ -218,6 +247,10 @@ def count(path):
     """An OnnxCount of the ONNX file at `path`. Raises paramcount.SpecError on a file it cannot read."""
     path = os.fspath(path)
     onnx, model = _load(path)
+    return _count(onnx, model, path)
+
+
+def _count(onnx, model, path):
     graph = model.graph
     stem = os.path.splitext(os.path.basename(path))[0]
     result = OnnxCount(path, stem or graph.name or "model", graph.name)
@@ -305,31 +338,491 @@ def _role(t, use, producer):
     return "weight"
 
 
+# -- compute (issue 9): MACs, other_ops, connections and activations, per sample ---------------------
+
+
+class _Unknown(Exception):
+    """A node's figures cannot be derived exactly; the message says why."""
+
+
+_FOLD_LIMIT = 1 << 16  # elements: shape arithmetic is evaluated, weights never are
+_DEFAULT_DOMAINS = ("", "ai.onnx")
+# Ops that only move, select or retype values: no work counted (paramcount's flatten, reshape, permute,
+# select, dropout). Gather-like ops with a constant table are lookups (paramcount's embedding).
+_MOVES = frozenset({"Flatten", "Reshape", "Transpose", "Concat", "Squeeze", "Unsqueeze", "Identity", "Dropout",
+                    "Split", "Slice", "Expand", "Tile", "Pad", "Cast", "CastLike", "DepthToSpace", "SpaceToDepth"})
+_LOOKUPS = frozenset({"Gather", "GatherElements", "GatherND"})
+# Elementwise ops: one operation per output element (activations, arithmetic, comparisons, softmax).
+_ELEMENTWISE = frozenset({
+    "Relu", "LeakyRelu", "PRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Elu", "Selu", "Celu", "Gelu",
+    "Softplus", "Softsign", "Mish", "ThresholdedRelu", "Shrink", "Swish", "Erf", "Exp", "Log", "Sqrt", "Reciprocal",
+    "Neg", "Abs", "Sign", "Floor", "Ceil", "Round", "Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh",
+    "Asinh", "Acosh", "Atanh", "Clip", "Not", "IsNaN", "IsInf", "Softmax", "LogSoftmax", "Hardmax",
+    "Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Mean", "Sum", "Mod", "Equal", "Less", "LessOrEqual",
+    "Greater", "GreaterOrEqual", "And", "Or", "Xor", "Where", "BitShift", "BitwiseAnd", "BitwiseOr",
+    "BitwiseXor", "BitwiseNot"})
+_NORMS = frozenset({"BatchNormalization", "InstanceNormalization", "LayerNormalization", "GroupNormalization",
+                    "LpNormalization", "MeanVarianceNormalization", "RMSNormalization"})
+_REDUCE = frozenset({"ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2",
+                     "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare", "ArgMax", "ArgMin"})
+_POOLS = frozenset({"MaxPool", "AveragePool", "LpPool"})
+_GLOBAL_POOLS = frozenset({"GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool"})
+_RECURRENT = {"RNN": 1, "GRU": 3, "LSTM": 4}  # gate sets
+_LINEAR = frozenset({"MatMul", "Gemm", "Conv", "ConvTranspose"})
+# Ops evaluated on small constants even where inference cannot tell their output's size first.
+_SHAPE_ARITHMETIC = frozenset({"Concat", "Gather", "Slice", "Squeeze", "Unsqueeze", "Reshape", "Cast", "Add", "Sub",
+                               "Mul", "Div", "Mod", "Neg", "Abs", "Floor", "Ceil", "Sqrt", "Equal", "Where", "Max",
+                               "Min", "Not", "And", "Or", "Less", "Greater", "Identity", "Transpose", "ReduceProd",
+                               "ReduceSum", "ReduceMax", "ReduceMin", "Sign", "NonZero"})
+
+
+def _show(dims):
+    return "[" + ", ".join(str(d) for d in dims) + "]"
+
+
+def _constants(graph, inits):
+    """Which nodes compute constants: their values do not depend on the input's values (initializers,
+    `Constant`s, `Shape` and `Size` of anything, and what is computed from those alone). A list of
+    bools in graph order, and the set of constant value names."""
+    const, flags = set(inits), []
+    for n in graph.node:
+        inner, _ = _subgraph_inputs(n)
+        c = n.op_type in ("Shape", "Size") or all(i in const for i in list(n.input) + inner if i)
+        flags.append(c)
+        if c:
+            const.update(o for o in n.output if o)
+    return flags, const
+
+
+def _batch(inputs):
+    """The graph's batch, axis 0 of its inputs: an int, or a symbol ('?' unnamed) where it is dynamic
+    (inputs may name theirs apart: torch's list form of dynamic_axes does), or raises _Unknown. Every
+    other axis of an input must be a number: the figures depend on it."""
+    first, seen = None, None
+    for vi in inputs:
+        dims = _dims_of(vi.type)
+        if dims is None:
+            raise _Unknown(f"input {quote(vi.name)} has no shape")
+        if not dims:
+            continue
+        for k, d in enumerate(dims[1:], 1):
+            if not isinstance(d, int):
+                raise _Unknown(f"input {quote(vi.name)} has axis {k} of no fixed size ({d})")
+        if first is None:
+            first, seen = dims[0], vi.name
+        elif dims[0] != first and not (isinstance(first, str) and isinstance(dims[0], str)):  # symbols: dynamic
+            raise _Unknown(f"the inputs disagree on axis 0, the batch: {quote(seen)} has {first}, "
+                           f"{quote(vi.name)} has {dims[0]}")
+    return 1 if first is None else first
+
+
+def _propagate(onnx, model, inputs, batch, declared):
+    """Value name -> dims after ONNX's shape inference run node by node, with the graph's inputs' axis 0
+    set to `batch` (None: as the file has it), evaluating on the way the constants that shapes are
+    computed from (`Shape`, `Gather`, `Concat`... up to _FOLD_LIMIT elements), which ONNX's own data
+    propagation does not all follow. `declared`: also take the file's value_info for what inference
+    cannot give (a custom op's output)."""
+    from onnx import defs, helper, numpy_helper, shape_inference
+
+    graph = model.graph
+    opsets = {(o.domain if o.domain != "ai.onnx" else ""): o.version for o in model.opset_import}
+    types, values, inits = {}, {}, {}
+    for t in graph.initializer:
+        types[t.name] = helper.make_tensor_type_proto(t.data_type, list(t.dims))
+        inits[t.name] = t
+    for sp in graph.sparse_initializer:
+        types[sp.values.name] = helper.make_tensor_type_proto(sp.values.data_type, list(sp.dims))
+    for vi in inputs:
+        tp = onnx.TypeProto()
+        tp.CopyFrom(vi.type)
+        if batch is not None and tp.tensor_type.shape.dim:
+            d = tp.tensor_type.shape.dim[0]
+            d.Clear()
+            d.dim_value = batch
+        types[vi.name] = tp
+    fallback = {}
+    if declared:
+        for vi in list(graph.value_info) + list(graph.output):
+            fallback[vi.name] = vi.type
+
+    def value(name):
+        if name not in values and name in inits:
+            t = inits[name]
+            if t.data_location != onnx.TensorProto.EXTERNAL and _product(t.dims) <= _FOLD_LIMIT:
+                try:
+                    values[name] = numpy_helper.to_array(t)
+                except Exception:  # a tensor whose bytes do not match its dims
+                    pass
+        return values.get(name)
+
+    def keep(name, array):
+        if array.size <= _FOLD_LIMIT:
+            values[name] = array
+        types[name] = helper.make_tensor_type_proto(helper.np_dtype_to_tensor_dtype(array.dtype), list(array.shape))
+
+    def small(n, ins):
+        """Whether evaluating `n` makes small tensors: its outputs' inferred sizes, else its inputs'."""
+        sizes = [_dims_of(types[o]) if o in types else None for o in n.output if o]
+        if all(d is not None and all(isinstance(x, int) for x in d) for d in sizes):
+            return all(_product(d) <= _FOLD_LIMIT for d in sizes)
+        return n.op_type in _SHAPE_ARITHMETIC and all(values[i].size <= 4096 for i in ins)
+
+    for n in graph.node:
+        domain = n.domain if n.domain != "ai.onnx" else ""
+        has_graphs = any(a.HasField("g") or a.graphs for a in n.attribute)
+        if n.op_type in ("Shape", "Size") and domain == "" and n.input and n.input[0] in types:
+            dims = _dims_of(types[n.input[0]])
+            if dims is not None and all(isinstance(d, int) for d in dims):
+                if n.op_type == "Size":
+                    keep(n.output[0], _np().array(_product(dims), dtype="int64"))
+                    continue
+                a = {x.name: x.i for x in n.attribute}
+                start, end = a.get("start", 0), a.get("end", len(dims))
+                keep(n.output[0], _np().array(dims[start:end], dtype="int64"))
+                continue
+        try:
+            if has_graphs or any(i not in types for i in n.input if i):
+                raise LookupError
+            schema = defs.get_schema(n.op_type, max_inclusive_version=opsets.get(domain, 1), domain=domain)
+            data = {i: numpy_helper.from_array(value(i), i) for i in n.input if i and value(i) is not None}
+            out = shape_inference.infer_node_outputs(schema, n, {i: types[i] for i in n.input if i}, data,
+                                                     opset_imports=list(model.opset_import),
+                                                     ir_version=model.ir_version or 3)
+            types.update(out)
+        except Exception:  # no schema (a custom domain), a subgraph, an input of no known type, a refusal
+            pass
+        for o in n.output:
+            if o and o not in types and o in fallback:
+                types[o] = fallback[o]
+        # A constant computed from small constants (shape arithmetic): evaluated, for what reads it.
+        ins = [i for i in n.input if i]
+        if domain == "" and not has_graphs and (ins or n.op_type == "Constant") and \
+                all(value(i) is not None for i in ins) and small(n, ins):
+            try:
+                from onnx.reference import ReferenceEvaluator
+
+                outs = ReferenceEvaluator(n, opsets=opsets or None).run(None, {i: values[i] for i in ins})
+                for name, array in zip(n.output, outs):
+                    if name:
+                        keep(name, _np().asarray(array))
+            except Exception:  # the reference implementation refuses it: its inferred type stays
+                pass
+    return {name: _dims_of(t) for name, t in types.items()}
+
+
+def _np():
+    import numpy
+
+    return numpy
+
+
+def _attrs(onnx, node):
+    out = {}
+    for a in node.attribute:
+        v = onnx.helper.get_attribute_value(a)
+        out[a.name] = v.decode("utf-8", "replace") if isinstance(v, bytes) else v
+    return out
+
+
+def _int_dims(dims, name):
+    if dims is None or not all(isinstance(d, int) for d in dims):
+        raise _Unknown(f"the shape of {quote(name)} is not known" + (f" ({_show(dims)})" if dims else ""))
+    return tuple(dims)
+
+
+def _begin_pads(a, sizes, outs, kernel, strides, dilations):
+    """The padding before each spatial axis of a convolution or pool."""
+    auto = a.get("auto_pad", "NOTSET")
+    if auto in ("SAME_UPPER", "SAME_LOWER"):
+        total = [max((o - 1) * s + (k - 1) * d + 1 - n, 0) for n, o, k, s, d in zip(sizes, outs, kernel, strides,
+                                                                                     dilations)]
+        return [t // 2 if auto == "SAME_UPPER" else t - t // 2 for t in total]
+    if auto == "VALID":
+        return [0] * len(sizes)
+    pads = list(a.get("pads") or [0] * (2 * len(sizes)))
+    return pads[:len(sizes)]
+
+
+def _windows(a, x, out, kernel, dilations):
+    """(input element, tap) pairs of every window along the spatial axes, padding excluded."""
+    from ..layers import window_pairs
+
+    nsp = len(x) - 2
+    strides = list(a.get("strides") or [1] * nsp)
+    begin = _begin_pads(a, x[2:], out[2:], kernel, strides, dilations)
+    pairs = 1
+    for o, s, p, k, d, n in zip(out[2:], strides, begin, kernel, dilations, x[2:]):
+        pairs *= window_pairs(o, s, p, k, d, n)
+    return pairs
+
+
+def _figures(onnx, n, dims, const, producer):
+    """(MACs, other_ops, connections, output elements, batch witness) of node `n` on the shapes `dims`,
+    for the whole tensors (at a batch of one: one sample), or raises _Unknown. The conventions are
+    paramcount's layer types' (layers.py): see the module's docstring."""
+    op = n.op_type
+    if n.domain not in _DEFAULT_DOMAINS:
+        raise _Unknown(f"{n.domain}.{op} is not modelled")
+    outputs = [o for o in n.output if o]
+    if not outputs:
+        raise _Unknown("it has no output")
+    out = _int_dims(dims.get(outputs[0]), outputs[0])
+    y = _product(out)
+    a = _attrs(onnx, n)
+    arg = lambda k: n.input[k] if len(n.input) > k else ""  # noqa: E731
+    shape = lambda k: _int_dims(dims.get(arg(k)), arg(k))  # noqa: E731
+    witness = 0
+    if op in _MOVES:
+        macs = other = conn = 0
+    elif op in _LOOKUPS:
+        macs = conn = 0
+        other = y if arg(0) in const else 0  # a lookup in a table (paramcount's embedding), else a selection
+    elif op == "Add" and len(n.input) == 2 and _bias(n, dims, const, producer, out):
+        macs, other, conn = 0, 0, y  # a bias after a linear op: one connection per output unit
+    elif op in _ELEMENTWISE or op in _NORMS or op in ("Resize", "Upsample"):
+        macs = conn = 0
+        other = y
+    elif op == "LRN":
+        macs = conn = 0
+        other = y * a.get("size", 1)
+    elif op in _REDUCE or op in _GLOBAL_POOLS:
+        macs = 0
+        other = conn = _product(shape(0))
+    elif op == "MatMul":
+        x = shape(0)
+        shape(1)
+        macs = conn = y * x[-1]
+        other = 0
+    elif op == "Gemm":
+        x = shape(0)
+        shape(1)
+        k = x[0] if a.get("transA", 0) else x[-1]
+        bias = arg(2) != ""
+        macs = y * k
+        conn = macs + (y if bias else 0)
+        other = (y if a.get("alpha", 1.0) != 1.0 else 0) + (y if bias and a.get("beta", 1.0) != 1.0 else 0)
+    elif op == "Conv":
+        x, w = shape(0), shape(1)
+        kernel = list(a.get("kernel_shape") or w[2:])
+        dil = list(a.get("dilations") or [1] * len(kernel))
+        macs = y * _product(w[1:])
+        conn = out[0] * out[1] * w[1] * _windows(a, x, out, kernel, dil) + (y if arg(2) else 0)
+        other = 0
+    elif op == "ConvTranspose":
+        x, w = shape(0), shape(1)
+        macs = _product(x) * _product(w[1:])
+        conn = x[0] * x[1] * w[1] * _scatter_pairs(a, x, out, w) + (y if arg(2) else 0)
+        other = 0
+    elif op in _POOLS:
+        x = shape(0)
+        kernel = list(a["kernel_shape"])
+        dil = list(a.get("dilations") or [1] * len(kernel))
+        macs = 0
+        other = conn = x[0] * x[1] * _windows(a, x, out, kernel, dil)
+    elif op in _RECURRENT:
+        x, r = shape(0), shape(2)
+        if arg(4):
+            raise _Unknown("its sequence_lens input makes the steps it runs depend on the input's values")
+        if op == "LSTM" and arg(7):
+            raise _Unknown("peephole connections are not modelled")
+        layout = a.get("layout", 0)
+        steps, witness = (x[0], x[1]) if layout == 0 else (x[1], x[0])
+        directions = 2 if a.get("direction", "forward") == "bidirectional" else 1
+        hidden = r[-1]
+        units = _RECURRENT[op] * hidden
+        runs = steps * witness * directions
+        macs = runs * units * (x[-1] + hidden)
+        other = runs * units
+        conn = macs + runs * units * (2 if arg(3) else 0)  # ONNX's B holds two bias vectors (W's and R's)
+    else:
+        raise _Unknown(f"{op} is not modelled")
+    return macs, other, conn, y, witness
+
+
+def _bias(n, dims, const, producer, out):
+    """Whether an Add adds a bias to a linear op's output: a constant holding one value per output
+    channel (the last axis after MatMul and Gemm, axis 1 after a convolution), the other operand the op's."""
+    for k in (0, 1):
+        b, other = n.input[k], n.input[1 - k]
+        op = producer.get(other)
+        if b not in const or other in const or op not in _LINEAR:
+            continue
+        shape = dims.get(b)
+        if shape is None or not all(isinstance(d, int) for d in shape) or len(shape) > len(out):
+            continue
+        padded = (1,) * (len(out) - len(shape)) + tuple(shape)
+        channel = len(out) - 1 if op in ("MatMul", "Gemm") else 1
+        if channel < len(out) and padded[channel] == out[channel] and out[channel] != 1 and \
+                all(d == 1 for i, d in enumerate(padded) if i != channel):
+            return True
+    return False
+
+
+def _scatter_pairs(a, x, out, w):
+    """A transposed convolution's (input element, tap) pairs that land inside its output, per channel pair."""
+    from ..layers import window_pairs
+
+    nsp = len(x) - 2
+    kernel = list(a.get("kernel_shape") or w[2:])
+    strides = list(a.get("strides") or [1] * nsp)
+    dil = list(a.get("dilations") or [1] * nsp)
+    extra = list(a.get("output_padding") or [0] * nsp)
+    auto = a.get("auto_pad", "NOTSET")
+    if "output_shape" in a or auto in ("SAME_UPPER", "SAME_LOWER"):
+        total = [s * (n - 1) + e + (k - 1) * d + 1 - o for n, o, k, s, d, e in zip(x[2:], out[2:], kernel, strides,
+                                                                                   dil, extra)]
+        if min(total) < 0:
+            raise _Unknown("its output is larger than its input reaches")
+        begin = [t // 2 if auto == "SAME_UPPER" else t - t // 2 for t in total]
+    elif auto == "VALID":
+        begin = [0] * nsp
+    else:
+        begin = list(a.get("pads") or [0] * (2 * nsp))[:nsp]
+    pairs = 1
+    for n, o, k, s, p, d in zip(x[2:], out[2:], kernel, strides, begin, dil):
+        pairs *= window_pairs(n, s, p, k, d, o)
+    return pairs
+
+
+class _Compute:
+    """Per node (graph order): (macs, other_ops, connections) for one sample, or None where not known;
+    per node the shapes of its outputs for one sample; and why, where something is not known."""
+
+    __slots__ = ("figures", "dims", "reasons", "batch")
+
+    def __init__(self):
+        self.figures, self.dims, self.reasons, self.batch = [], {}, [], None
+
+
+def _compute(onnx, model, node_const):
+    """The figures of every node that is not a constant, at one sample (see the module's docstring)."""
+    graph = model.graph
+    inits = {t.name for t in graph.initializer} | {s.values.name for s in graph.sparse_initializer}
+    inputs = [vi for vi in graph.input if vi.name not in inits]
+    flags, const = node_const
+    result = _Compute()
+    producer = {o: n.op_type for n in graph.node for o in n.output if o}
+    try:
+        batch = _batch(inputs)
+    except _Unknown as e:
+        result.dims = _propagate(onnx, model, inputs, None, True)
+        result.figures = [None] * len(graph.node)
+        result.reasons.append((None, str(e)))
+        return result
+    result.batch = batch
+    if batch == 1:
+        one, check = _propagate(onnx, model, inputs, None, True), None
+    else:
+        one = _propagate(onnx, model, inputs, 1, False)
+        times = batch if isinstance(batch, int) else 2
+        check = (times, _propagate(onnx, model, inputs, None if isinstance(batch, int) else 2, isinstance(batch, int)))
+    result.dims = one
+    for index, (n, c) in enumerate(zip(graph.node, flags)):
+        if c:
+            result.figures.append((0, 0, 0))
+            continue
+        try:
+            macs, other, conn, elements, witness = _figures(onnx, n, one, const, producer)
+            if n.op_type in _RECURRENT and witness != 1:
+                axis = 1 if _attrs(onnx, n).get("layout", 0) == 0 else 0
+                raise _Unknown(f"axis {axis} of its input, its batch, holds {witness} for one sample "
+                               "(a time-major input? The batch is taken as axis 0 of the graph's inputs)")
+            if check is not None:
+                times, dims = check
+                try:
+                    at = _figures(onnx, n, dims, const, producer)
+                except _Unknown as e:
+                    raise _Unknown(f"at a batch of {times}, {e}") from None
+                if at != tuple(times * v for v in (macs, other, conn, elements, witness)):
+                    raise _Unknown(f"its figures do not grow with the batch (axis 0 of the graph's inputs) "
+                                   f"as one sample's × {times}")
+            result.figures.append((macs, other, conn))
+        except _Unknown as e:
+            result.figures.append(None)
+            result.reasons.append((index, str(e)))
+    return result
+
+
 def to_report(path, max_params=None):
-    """A paramcount Report of the ONNX file: one leaf row per node (type: the op type), output
-    shapes as ONNX has them (batch axis included), totals of the initializers counted once."""
-    from ..analyze import Counts, LayerReport, Report
+    """A paramcount Report of the ONNX file: a leaf row per node that runs per sample (type: the op
+    type), each constant-computing node folded into the first such node that reads what it computes,
+    totals of the initializers counted once, and compute per sample (see the module's docstring)."""
+    from ..analyze import Compute, Counts, LayerReport, Report
     from ..layers import Weight
 
-    data = count(path)
-    known = dict(data.inputs)
-    for node in data.nodes:
-        for o, shape in zip(node.outputs, node.output_shapes):
-            if shape is not None:
-                known.setdefault(o, shape)
+    path = os.fspath(path)
+    onnx, model = _load(path)
+    data = _count(onnx, model, path)
+    graph = model.graph
+    inits = {t.name for t in graph.initializer} | {s.values.name for s in graph.sparse_initializer}
+    flags, const = _constants(graph, inits)
+    comp = _compute(onnx, model, (flags, const))
+    readers = {}  # value name -> indices of the nodes that read it (a subgraph's outer names too)
+    for i, n in enumerate(graph.node):
+        inner, _ = _subgraph_inputs(n)
+        for name in set(list(n.input) + inner):
+            readers.setdefault(name, []).append(i)
+    host = [None] * len(graph.node)
+    for i in reversed(range(len(graph.node))):
+        if not flags[i]:
+            host[i] = i
+            continue
+        hosts = [host[j] for o in graph.node[i].output if o for j in readers.get(o, ()) if host[j] is not None]
+        host[i] = min(hosts) if hosts else None
+    members = {}
+    for i, h in enumerate(host):
+        if h is None and (data.nodes[i].owned or data.nodes[i].borrowed):  # a constant nothing per sample reads
+            h = host[i] = i
+            comp.figures[i] = None
+            comp.reasons.append((i, "it computes a constant that no node running per sample reads"))
+        if h is not None:
+            members.setdefault(h, []).append(i)
+    index = {node.name: i for i, node in enumerate(data.nodes)}
+    reasons = sorted(comp.reasons, key=lambda r: -1 if r[0] is None else r[0])
     layers, totals = [], Counts()
-    for node in data.nodes:
-        counts = Counts(*node.totals())
-        tensors = [Weight(t.name, t.dims, t.role) for t in node.owned + node.borrowed]
-        outs = [s for s in node.output_shapes]
-        out = outs[0] if outs and outs[0] is not None else ()
-        ins = next((known[i] for i in node.inputs if i in known), ())
-        tied = node.tied_to
-        layers.append(LayerReport(node.name, node.op_type, None, ins, out, counts, tensors, (), node.name, 0,
-                                  tied_to=tied))
+    for h in sorted(members):
+        group = [data.nodes[i] for i in members[h]]
+        owned = [t for node in group for t in node.owned]
+        mine = {t.name for t in owned}
+        borrowed = []
+        for node in group:
+            borrowed += [t for t in node.borrowed if t.name not in mine and t not in borrowed]
+        tied = None
+        for node in group:
+            if node.tied_to is not None and index.get(node.tied_to) is not None:
+                owner = host[index[node.tied_to]]
+                if owner is not None and owner != h:
+                    tied = data.nodes[owner].name
+                    break
+        counts = Counts(*_totals(owned))
+        figures = comp.figures[h]
+        compute = Compute(*figures) if figures is not None and not (reasons and reasons[0][0] is None) \
+            else Compute(known=False)
+        n = graph.node[h]
+        outs = [o for o in n.output if o]
+        out = comp.dims.get(outs[0]) if outs else None
+        ins = [i for i in n.input if i and comp.dims.get(i) is not None]
+        first = next((i for i in ins if i not in const), ins[0] if ins else None)
+        layers.append(LayerReport(data.nodes[h].name, n.op_type, None, tuple(comp.dims[first]) if first else (),
+                                  tuple(out) if out is not None else (), counts,
+                                  [Weight(t.name, t.dims, t.role) for t in owned + borrowed], (),
+                                  data.nodes[h].name, 0, tied_to=tied, compute=compute))
         totals.add(counts)
+    warnings = []
+    if reasons:
+        where, why = reasons[0]
+        what = why if where is None else f"node {quote(data.nodes[where].name)} ({graph.node[where].op_type}): {why}"
+        more = len({r[0] for r in reasons}) - 1
+        warnings.append(Problem(path, 1, 1, "MACs, other ops, connections and activations are not known: " + what
+                                + (f" (and {more:,} more node{'s' if more > 1 else ''})" if more > 0 else "")))
     input_shape = data.inputs[0][1] if data.inputs else ()
     return Report(name=data.name, description=None, source=data.path, path=data.path, input_shape=tuple(input_shape),
                   layers=layers, totals=totals, max_params=max_params, budget_mark=None,
-                  within=max_params is None or totals.params <= max_params)
+                  within=max_params is None or totals.params <= max_params, warnings=warnings)
 
+
+def _totals(tensors):
+    out = {"weight": 0, "bias": 0, "state": 0}
+    for t in tensors:
+        out[t.role] += t.size
+    return out["weight"], out["bias"], out["state"]

@@ -1,0 +1,631 @@
+"""ONNX importer, compute (issue 9): MACs, other_ops, connections and activations per sample.
+
+Conventions under test (paramcount's own layer types', paramcount/layers.py): MACs count Conv,
+ConvTranspose, Gemm and MatMul (with a weight, or between two activations as attention's QKᵀ and
+AV: paramcount's attention counts those); other_ops are the elements touched by pooling,
+normalisation, activations and elementwise arithmetic; connections are LeCun's (each output unit's
+inputs, padding excluded, plus one for its bias; a bias Add after a MatMul is that one). Shape-only
+ops (Reshape, Transpose, Concat, ...) count nothing. Figures are per sample: the batch is axis 0 of
+the graph's inputs; a static batch B is divided out (checked: the figures at B are B × those at 1),
+a symbolic one is taken as 1 (checked against 2). Where any node cannot be counted exactly, the
+whole report's compute is not known, and a warning names the node.
+
+First hand-built graphs with the arithmetic in comments (onnx only), then torch models exported
+with torch.onnx.export and compared with fvcore's FlopCountAnalysis and with paramcount's own
+figures for the equivalent spec.
+"""
+
+import warnings
+
+import pytest
+import yaml
+from conftest import load_oracle, require
+
+from paramcount import analyze, load_preset, load_text
+from paramcount.analyze import estimate_memory
+from paramcount.importers import onnx as importer
+
+
+@pytest.fixture(scope="module")
+def onnx():
+    return require("onnx")
+
+
+def _save(onnx, tmp_path, nodes, inputs, outputs, inits=(), opset=17, name="g.onnx"):
+    """A model of `nodes`; inputs and outputs as (name, dims) with float elements."""
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info(n, TensorProto.FLOAT, d) for n, d in inputs],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, d) for n, d in outputs], initializer=list(inits))
+    path = tmp_path / name
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)]), str(path))
+    return path
+
+
+def _init(name, dims, value=0.5):
+    import numpy as np
+    from onnx import numpy_helper
+
+    return numpy_helper.from_array(np.full(dims, value, np.float32), name)
+
+
+def _ints(name, values):
+    import numpy as np
+    from onnx import numpy_helper
+
+    return numpy_helper.from_array(np.array(values, np.int64), name)
+
+
+def _node(op, ins, outs, name=None, **attrs):
+    from onnx import helper
+
+    return helper.make_node(op, ins, outs, name=name or outs[0], **attrs)
+
+
+def _rows(report):
+    return {leaf.name: leaf for leaf, _, _ in report.leaves()}
+
+
+def _figures(leaf):
+    c = leaf.compute
+    assert c.known, leaf.name
+    return c.macs, c.other_ops, c.connections
+
+
+def _activations(report):
+    return estimate_memory(report).activation_elements
+
+
+def _spec(text):
+    return analyze(load_text(text))
+
+
+def _spec_figures(text):
+    c = _spec(text).compute
+    return c.macs, c.other_ops, c.connections
+
+
+# -- by hand -------------------------------------------------------------------------------------
+
+
+def test_grouped_strided_dilated_conv_with_bias(onnx, tmp_path):
+    # X [1, 4, 7, 7], W [6, 2, 3, 3] (groups 2: 4 / 2 = 2 channels a filter), stride 2, dilation 2,
+    # pads 2: (7 + 4 - 2·(3 - 1) - 1) // 2 + 1 = 4 positions a side: Y [1, 6, 4, 4], 96 outputs.
+    # MACs: 96 outputs × 2 channels × 9 taps = 1,728.
+    # Connections: along an axis, taps 2·o - 2 + 2·k in [0, 7) for o in 0..3, k in 0..2:
+    # o=0: -2, 0, 2 (2); o=1: 0, 2, 4 (3); o=2: 2, 4, 6 (3); o=3: 4, 6, 8 (2): 10 pairs; 10² = 100 reads a
+    # channel pair, × 6 filters × 2 channels = 1,200, plus a bias for each of 96 outputs: 1,296.
+    path = _save(onnx, tmp_path, [_node("Conv", ["x", "W", "B"], ["y"], group=2, strides=[2, 2], dilations=[2, 2],
+                                        pads=[2, 2, 2, 2])],
+                 [("x", [1, 4, 7, 7])], [("y", None)], [_init("W", [6, 2, 3, 3]), _init("B", [6])])
+    report = importer.to_report(path)
+    (leaf,) = _rows(report).values()
+    assert _figures(leaf) == (1_728, 0, 1_296)
+    assert leaf.output_shape == (1, 6, 4, 4) and _activations(report) == 96
+    # paramcount's conv2d on the same input says the same.
+    assert _figures(leaf) == _spec_figures("input: [4, 7, 7]\nlayers:\n  - {type: conv2d, filters: 6, kernel_size: 3, "
+                                           "stride: 2, dilation: 2, padding: 2, groups: 2}\n")
+
+
+def test_conv_same_upper_padding(onnx, tmp_path):
+    # X [1, 1, 5, 5], W [1, 1, 3, 3], stride 2, SAME_UPPER: 3 positions, total pad (3-1)·2 + 3 - 5 = 2,
+    # one before. Taps 2·o - 1 + k in [0, 5): o=0: 2; o=1: 3; o=2: 2 -> 7 pairs; 49 reads; no bias.
+    # MACs: 9 outputs × 9 = 81.
+    path = _save(onnx, tmp_path, [_node("Conv", ["x", "W"], ["y"], strides=[2, 2], auto_pad="SAME_UPPER")],
+                 [("x", [1, 1, 5, 5])], [("y", None)], [_init("W", [1, 1, 3, 3])])
+    (leaf,) = _rows(importer.to_report(path)).values()
+    assert _figures(leaf) == (81, 0, 49)
+
+
+def test_conv_transpose(onnx, tmp_path):
+    # X [1, 2, 3, 3], W [2, 4, 3, 3], stride 2, pads 1: out (3 - 1)·2 - 2 + 3 = 5: Y [1, 4, 5, 5].
+    # MACs: every input element (18) scatters through 4 filters × 9 taps: 648.
+    # Connections: input i, tap k land on 2·i - 1 + k in [0, 5): i=0: 2; i=1: 3; i=2: 2 -> 7 a side, 49
+    # pairs a channel pair × 2 × 4 = 392, plus a bias for each of 100 outputs: 492.
+    path = _save(onnx, tmp_path, [_node("ConvTranspose", ["x", "W", "B"], ["y"], strides=[2, 2], pads=[1, 1, 1, 1])],
+                 [("x", [1, 2, 3, 3])], [("y", None)], [_init("W", [2, 4, 3, 3]), _init("B", [4])])
+    (leaf,) = _rows(importer.to_report(path)).values()
+    assert leaf.output_shape == (1, 4, 5, 5)
+    assert _figures(leaf) == (648, 0, 492)
+    assert _figures(leaf) == _spec_figures("input: [2, 3, 3]\nlayers:\n  - {type: conv2d_transpose, filters: 4, "
+                                           "kernel_size: 3, stride: 2, padding: 1}\n")
+
+
+def test_pools_norms_activations_and_shape_ops(onnx, tmp_path):
+    nodes = [
+        _node("BatchNormalization", ["x", "g", "b", "m", "v"], ["bn"]),  # 3·8·8 = 192 elements
+        _node("Relu", ["bn"], ["relu"]),  # 192
+        # MaxPool 3, stride 2, pad 1 on 8: 4 positions; taps 2·o - 1 + k in [0, 8): o=0: 2, o=1..3: 3 each -> 11;
+        # 11² = 121 reads a channel, × 3 = 363, as other_ops and connections.
+        _node("MaxPool", ["relu"], ["mp"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
+        # AveragePool 2 (stride 2) on 4: 2 positions, every element read once: 48.
+        _node("AveragePool", ["mp"], ["ap"], kernel_shape=[2, 2], strides=[2, 2]),
+        _node("Sigmoid", ["ap"], ["sig"]),  # 12
+        _node("Mul", ["sig", "ap"], ["mul"]),  # 12
+        _node("GlobalAveragePool", ["mul"], ["gap"]),  # reads all 12 elements: 12 and 12
+        _node("Flatten", ["gap"], ["flat"]),  # nothing: [1, 3]
+        _node("Transpose", ["flat"], ["t"], perm=[1, 0]),  # nothing
+        _node("Reshape", ["t", "shape"], ["r"]),  # nothing
+        _node("Concat", ["r", "r"], ["cat"], axis=1),  # nothing: [1, 6]
+        _node("Tanh", ["cat"], ["tanh"]),  # 6
+        _node("Softmax", ["tanh"], ["sm"], axis=-1),  # 6
+        _node("Add", ["sm", "tanh"], ["add"]),  # 6
+    ]
+    c = [3]
+    path = _save(onnx, tmp_path, nodes, [("x", [1, 3, 8, 8])], [("add", None)],
+                 [_init("g", c), _init("b", c), _init("m", c), _init("v", c, 1.0), _ints("shape", [1, 3])])
+    report = importer.to_report(path)
+    rows = _rows(report)
+    expect = {"bn": (0, 192, 0), "relu": (0, 192, 0), "mp": (0, 363, 363), "ap": (0, 48, 48), "sig": (0, 12, 0),
+              "mul": (0, 12, 0), "gap": (0, 12, 12), "flat": (0, 0, 0), "t": (0, 0, 0), "r": (0, 0, 0),
+              "cat": (0, 0, 0), "tanh": (0, 6, 0), "sm": (0, 6, 0), "add": (0, 6, 0)}
+    assert {name: _figures(leaf) for name, leaf in rows.items()} == expect
+    # The pools as paramcount counts them.
+    assert _figures(rows["mp"])[1] == _spec_figures(
+        "input: [3, 8, 8]\nlayers:\n  - {type: maxpool2d, kernel_size: 3, stride: 2, padding: 1}\n")[1]
+    # Activations: one output per node: 192 + 192 + 48 + 12 + 12 + 12 + 3 + 3 + 3 + 3 + 6 + 6 + 6 + 6 = 504.
+    assert _activations(report) == 504
+    # other_ops 192 + 192 + 363 + 48 + 12 + 12 + 12 + 6 + 6 + 6 = 849; connections 363 + 48 + 12 = 423.
+    c = report.compute
+    assert (c.known, c.macs, c.other_ops, c.connections) == (True, 0, 849, 423)
+
+
+def _mlp(onnx, tmp_path, batch, name="mlp.onnx"):
+    """x [batch, 16] -> MatMul W [16, 8] -> Add b [8] -> Relu -> Gemm [8 -> 2] with bias."""
+    nodes = [_node("MatMul", ["x", "W"], ["h"], name="mm"), _node("Add", ["h", "b"], ["hb"], name="bias"),
+             _node("Relu", ["hb"], ["r"], name="relu"), _node("Gemm", ["r", "W2", "b2"], ["y"], name="fc", transB=1)]
+    return _save(onnx, tmp_path, nodes, [("x", [batch, 16])], [("y", [batch, 2])],
+                 [_init("W", [16, 8]), _init("b", [8]), _init("W2", [2, 8]), _init("b2", [2])], name=name)
+
+
+# MatMul: 8 outputs × 16 = 128 MACs and connections; the bias Add: one connection per output, 8; Relu:
+# 8 other_ops; Gemm: 2 × 8 = 16 MACs, 16 + 2 connections. Totals 144 MACs, 8 other_ops, 154
+# connections (= the parameters: a dense network's connections are its weights, once each).
+MLP = {"mm": (128, 0, 128), "bias": (0, 0, 8), "relu": (0, 8, 0), "fc": (16, 0, 18)}
+
+
+@pytest.mark.parametrize("batch", [1, 4, "N", None], ids=["static1", "static4", "symbolic", "unnamed"])
+def test_mlp_per_sample_whatever_the_batch(onnx, tmp_path, batch):
+    report = importer.to_report(_mlp(onnx, tmp_path, batch))
+    rows = _rows(report)
+    assert {name: _figures(leaf) for name, leaf in rows.items()} == MLP
+    c = report.compute
+    assert (c.macs, c.other_ops, c.connections) == (144, 8, 154)
+    # Rows show one sample's shapes: the batch axis stays, at 1; the title keeps the file's input.
+    assert [leaf.output_shape for leaf in rows.values()] == [(1, 8), (1, 8), (1, 8), (1, 2)]
+    assert report.input_shape == ((batch if batch is not None else "?"), 16)
+    assert _activations(report) == 8 + 8 + 8 + 2
+    m = estimate_memory(report, "fp32", 3)
+    assert (m.activation_elements, m.activation_bytes) == (26, 26 * 3 * 4)
+    assert not report.warnings
+    # paramcount's own dense layers: the same three figures.
+    assert (c.macs, c.other_ops, c.connections) == _spec_figures(
+        "input: [16]\nlayers:\n  - {type: dense, units: 8, activation: relu}\n  - {type: dense, units: 2}\n")
+
+
+def test_attention_products_between_activations(onnx, tmp_path):
+    # Q [1, 2, 5, 4] (2 heads, 5 tokens, head 4) @ Kᵀ [1, 2, 4, 5]: 50 scores × 4 = 200 MACs;
+    # softmax over 50 scores: 50 other_ops; A [1, 2, 5, 5] @ V [1, 2, 5, 4]: 40 outputs × 5 = 200 MACs.
+    # paramcount's attention counts these as 2·T²·q = 2 · 25 · 8 = 400 MACs and T²·heads = 50 softmax ops.
+    nodes = [_node("Transpose", ["k"], ["kt"], perm=[0, 1, 3, 2]), _node("MatMul", ["q", "kt"], ["s"]),
+             _node("Softmax", ["s"], ["a"], axis=-1), _node("MatMul", ["a", "v"], ["o"])]
+    path = _save(onnx, tmp_path, nodes, [(n, ["N", 2, 5, 4]) for n in "qkv"], [("o", None)])
+    rows = _rows(importer.to_report(path))
+    assert _figures(rows["s"]) == (200, 0, 200) and _figures(rows["a"]) == (0, 50, 0)
+    assert _figures(rows["o"]) == (200, 0, 200)
+    spec = _spec("input: [5, 8]\nlayers:\n  - {type: attention, num_heads: 2}\n")
+    leaf = next(spec.leaves())[0]
+    # The layer's MACs less its four projections (5 tokens × 4 kernels of 8 × 8) are the two products.
+    assert rows["s"].compute.macs + rows["o"].compute.macs == leaf.compute.macs - 5 * 4 * 8 * 8 == 400
+    assert rows["a"].compute.other_ops == leaf.compute.other_ops
+
+
+def test_lstm_as_paramcount_counts_it(onnx, tmp_path):
+    # X [T=5, B=1, I=3], H = 2, 4 gates: 8 gate units. Per step 8 × (3 + 2) = 40 MACs: 200 over 5 steps;
+    # one activation per gate unit and step: 40; connections 200 + 8 units × 2 bias vectors × 5 = 280.
+    nodes = [_node("LSTM", ["x", "W", "R", "B"], ["y"], hidden_size=2)]
+    path = _save(onnx, tmp_path, nodes, [("x", [5, 1, 3])], [("y", None)],
+                 [_init("W", [1, 8, 3]), _init("R", [1, 8, 2]), _init("B", [1, 16])], name="lstm.onnx")
+    # The graph's batch is axis 0 of its input: here 5, the time steps of a time-major input. The
+    # figures at "batch 5" are not 5 × those at 1 (the LSTM's own batch axis stays 1): not known.
+    report = importer.to_report(path)
+    assert not report.compute.known and _activations(report) is None
+    assert "node 'y' (LSTM): its figures do not grow with the batch" in report.warnings[0].message
+    # Batch first, as torch exports it (a Transpose before the LSTM): counted.
+    nodes = [_node("Transpose", ["x"], ["xt"], perm=[1, 0, 2]), *nodes]
+    nodes[1].input[0] = "xt"
+    path = _save(onnx, tmp_path, nodes, [("x", ["N", 5, 3])], [("y", None)],
+                 [_init("W", [1, 8, 3]), _init("R", [1, 8, 2]), _init("B", [1, 16])], name="lstm2.onnx")
+    rows = _rows(importer.to_report(path))
+    assert _figures(rows["y"]) == (200, 40, 280)
+    assert _figures(rows["y"]) == _spec_figures("input: [5, 3]\nlayers:\n  - {type: lstm, hidden_size: 2}\n")
+    assert rows["y"].output_shape == (5, 1, 1, 2)  # [T, directions, batch, H]
+
+
+def test_shape_arithmetic_is_folded_and_constant_nodes_are_not_rows(onnx, tmp_path):
+    # Reshape's target from Shape(x): [N, -1] with N symbolic. Shape, Gather, Unsqueeze and Concat
+    # compute constants (they depend on the input's shape only): folded, no rows; the Transpose of
+    # a weight is a constant too: its weight shows in the MatMul that reads it.
+    nodes = [_node("Shape", ["x"], ["shp"]), _node("Gather", ["shp", "zero"], ["n"], axis=0),
+             _node("Unsqueeze", ["n", "axes"], ["n1"]), _node("Concat", ["n1", "minus1"], ["target"], axis=0),
+             _node("Reshape", ["x", "target"], ["flat"], name="flatten"),
+             _node("Transpose", ["W"], ["Wt"], perm=[1, 0], name="wt"),
+             _node("MatMul", ["flat", "Wt"], ["y"], name="mm")]
+    path = _save(onnx, tmp_path, nodes, [("x", ["N", 3, 4])], [("y", None)],
+                 [_init("W", [5, 12]), _ints("zero", 0), _ints("axes", [0]), _ints("minus1", [-1])])
+    report = importer.to_report(path)
+    rows = _rows(report)
+    assert list(rows) == ["flatten", "mm"]
+    assert rows["flatten"].output_shape == (1, 12)
+    # 5 outputs × 12 = 60 MACs; the weight's 60 params in the MatMul's row.
+    assert _figures(rows["mm"]) == (60, 0, 60) and rows["mm"].counts.params == 60
+    assert report.totals.params == 60 and _activations(report) == 12 + 5
+    data = importer.count(path)  # count() still lists every node, as it did
+    assert [n.name for n in data.nodes][:2] == ["shp", "n"]
+
+
+def test_a_bias_added_per_channel_after_a_convolution(onnx, tmp_path):
+    # Keras's exports add a convolution's bias as a [C, 1, 1] constant: a bias, one connection per
+    # output (not an elementwise addition). X [1, 2, 4, 4], W [4, 2, 1, 1]: 64 outputs × 2 = 128 MACs and
+    # products; + 64 bias connections = 192. A [1, 4, 4] constant would not be one value per channel.
+    nodes = [_node("Conv", ["x", "W"], ["c"]), _node("Add", ["c", "B"], ["y"])]
+    path = _save(onnx, tmp_path, nodes, [("x", [1, 2, 4, 4])], [("y", None)], [_init("W", [4, 2, 1, 1]),
+                                                                               _init("B", [4, 1, 1])])
+    rows = _rows(importer.to_report(path))
+    assert (_figures(rows["c"]), _figures(rows["y"])) == ((128, 0, 128), (0, 0, 64))
+    assert rows["y"].counts.params == 4
+    nodes = [_node("Conv", ["x", "W"], ["c"]), _node("Add", ["c", "P"], ["y"])]
+    path = _save(onnx, tmp_path, nodes, [("x", [1, 2, 4, 4])], [("y", None)], [_init("W", [4, 2, 1, 1]),
+                                                                               _init("P", [1, 4, 4])], name="p.onnx")
+    assert _figures(_rows(importer.to_report(path))["y"]) == (0, 64, 0)
+
+
+def test_inputs_with_their_own_batch_symbols(onnx, tmp_path):
+    # torch's list form of dynamic_axes names each input's batch apart: both are the batch, taken as 1.
+    nodes = [_node("Add", ["a", "b"], ["s"]), _node("MatMul", ["s", "W"], ["y"])]
+    path = _save(onnx, tmp_path, nodes, [("a", ["a_dynamic_axes_1", 4]), ("b", ["b_dynamic_axes_1", 4])],
+                 [("y", None)], [_init("W", [4, 3])])
+    report = importer.to_report(path)
+    assert (_figures(_rows(report)["s"]), _figures(_rows(report)["y"])) == ((0, 4, 0), (12, 0, 12))
+
+
+def test_a_constant_no_row_reads_leaves_the_compute_not_known(onnx, tmp_path):
+    # A weight's Transpose that only the graph's output reads: computed once, not per sample, and
+    # no row to fold into: its row stays (its parameters with it), its compute not known.
+    nodes = [_node("MatMul", ["x", "W"], ["y"], name="mm"), _node("Transpose", ["V"], ["vt"], name="vt", perm=[1, 0])]
+    path = _save(onnx, tmp_path, nodes, [("x", [1, 4])], [("y", None), ("vt", None)],
+                 [_init("W", [4, 3]), _init("V", [2, 5])])
+    report = importer.to_report(path)
+    rows = _rows(report)
+    assert rows["vt"].counts.params == 10 and report.totals.params == 22 and not rows["vt"].compute.known
+    assert "node 'vt' (Transpose): it computes a constant that no node running per sample reads" in \
+        report.warnings[0].message
+
+
+def test_an_op_not_modelled_leaves_the_compute_not_known(onnx, tmp_path):
+    nodes = [_node("MatMul", ["x", "W"], ["h"], name="mm"),
+             _node("Einsum", ["h", "h"], ["y"], name="ein", equation="bi,bj->bij")]
+    path = _save(onnx, tmp_path, nodes, [("x", [1, 4])], [("y", None)], [_init("W", [4, 3])])
+    report = importer.to_report(path)
+    rows = _rows(report)
+    assert rows["mm"].compute.known and _figures(rows["mm"]) == (12, 0, 12)  # what is known stays
+    assert not rows["ein"].compute.known
+    assert not report.compute.known and estimate_memory(report).activation_elements is None
+    (w,) = report.warnings
+    assert "node 'ein' (Einsum): Einsum is not modelled" in w.message
+    from paramcount import render
+
+    assert render.compute_lines(report) == []  # never 0 where not known
+    assert any("?" in row for row in render.rows(report, keys=["name", "macs"])[0])
+
+
+def test_a_symbolic_axis_other_than_the_batch_is_not_guessed(onnx, tmp_path):
+    path = _save(onnx, tmp_path, [_node("MatMul", ["x", "W"], ["y"])], [("x", ["N", "T", 4])], [("y", None)],
+                 [_init("W", [4, 3])])
+    report = importer.to_report(path)
+    assert not report.compute.known
+    assert "input 'x' has axis 1 of no fixed size (T)" in report.warnings[0].message
+
+
+def test_a_batch_baked_into_a_reshape_is_not_divided_out(onnx, tmp_path):
+    # A static batch of 2 and a Reshape to [2, 32] written as a constant: at one sample the shapes do
+    # not follow (32 elements into [2, 32]); the figures cannot be divided by the batch: not known.
+    nodes = [_node("Reshape", ["x", "shape"], ["r"]), _node("MatMul", ["r", "W"], ["y"], name="mm")]
+    path = _save(onnx, tmp_path, nodes, [("x", [2, 4, 8])], [("y", None)],
+                 [_ints("shape", [2, 32]), _init("W", [32, 3])])
+    report = importer.to_report(path)
+    assert not report.compute.known and report.warnings
+
+
+def test_inputs_that_disagree_on_the_batch(onnx, tmp_path):
+    path = _save(onnx, tmp_path, [_node("Add", ["a", "b"], ["y"])], [("a", [1, 4]), ("b", [3, 4])], [("y", None)])
+    report = importer.to_report(path)
+    assert not report.compute.known
+    assert "the inputs disagree on axis 0, the batch: 'a' has 1, 'b' has 3" in report.warnings[0].message
+
+
+def test_cli_reports_onnx_compute_and_memory(onnx, tmp_path, monkeypatch):
+    from conftest import run_cli
+
+    monkeypatch.chdir(tmp_path)
+    _mlp(onnx, tmp_path, "N")
+    out = run_cli("mlp.onnx", "--dtype", "fp16", "--batch", "2")
+    assert out.exit_code == 0 and out.stderr == ""
+    lines = out.stdout.splitlines()
+    assert "MACs: 144; FLOPs = 2 × MACs" in lines and "Connections: 154" in lines
+    # 26 activation elements × 2 bytes = 52 B per sample, 104 B for two.
+    assert "Activation memory (fp16): 52 B per sample, 104 B for a batch of 2" in lines
+    import json
+
+    doc = json.loads(run_cli("mlp.onnx", "--json", "--batch", "2").stdout)
+    assert doc["totals"]["macs"] == 144 and doc["memory"]["activation_elements"] == 26
+    assert [layer["output_shape"] for layer in doc["layers"]] == [[1, 8], [1, 8], [1, 8], [1, 2]]
+
+    nodes = [_node("Einsum", ["x", "x"], ["y"], name="ein", equation="bi,bj->bij")]
+    _save(onnx, tmp_path, nodes, [("x", [1, 4])], [("y", None)], name="e.onnx")
+    out = run_cli("e.onnx")
+    assert out.stderr.startswith("e.onnx:1:1: warning: MACs, other ops, connections and activations are not known: "
+                                 "node 'ein' (Einsum)")
+    assert "MACs:" not in out.stdout and "Activation memory: not known" in out.stdout
+
+
+# -- against torch: fvcore and paramcount's own figures ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def torch(onnx):
+    return require("torch")
+
+
+@pytest.fixture(scope="module")
+def fvcore(torch):
+    require("fvcore")
+    return load_oracle_fvcore()
+
+
+def load_oracle_fvcore():
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    name = "paramcount_tests_fvcore_oracle"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parent / "fvcore_oracle.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def _randomise(torch, model):
+    """Random values everywhere: the exporter merges initializers of equal value (see test_import_onnx)."""
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_()
+        for _, b in model.named_buffers():
+            if b.is_floating_point():
+                b.uniform_(0.5, 1.5)
+    return model.eval()
+
+
+def _export(torch, model, x, path, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        opts = dict(dynamo=False, do_constant_folding=False)
+        opts.update(kw)
+        torch.onnx.export(model, (x,), str(path), **opts)
+    return importer.to_report(path)
+
+
+def _known(report):
+    assert report.compute.known, [w.message for w in report.warnings]
+    assert not report.warnings
+    c = report.compute
+    return c.macs, c.other_ops, c.connections
+
+
+def _fvcore_macs(fvcore, model, x, matmul=False):
+    ops = fvcore.by_operator(model, x)
+    return fvcore.conv_linear(ops) + (ops.get("matmul", 0) + ops.get("bmm", 0) if matmul else 0)
+
+
+def _sequential(torch, oracle, spec):
+    """nn.Sequential of a flat spec, layer by layer as tests/torch_oracle.py builds it."""
+    shape = list(spec["input"])
+    ids = spec["layers"][0]["type"] == "embedding"
+    x = torch.zeros((1, *shape), dtype=torch.long if ids else torch.float32)
+    layers, y = [], x
+    for raw in spec["layers"]:
+        module, _ = oracle.build_layer(oracle.with_defaults(raw), list(y.shape[1:]))
+        with torch.no_grad():
+            y = module.eval()(y)
+        layers.append(module)
+    return _randomise(torch, torch.nn.Sequential(*layers)), x
+
+
+CNN = {"input": [3, 32, 32], "layers": [
+    {"type": "conv2d", "filters": 16, "kernel_size": 3, "padding": 1},
+    {"type": "batchnorm"}, {"type": "relu"}, {"type": "maxpool2d", "kernel_size": 2},
+    {"type": "conv2d", "filters": 32, "kernel_size": 3, "stride": 2, "groups": 2, "bias": False},
+    {"type": "batchnorm"}, {"type": "globalavgpool"}, {"type": "dropout"},
+    {"type": "dense", "units": 10}]}
+
+RECURRENT = {"input": [10, 12], "layers": [
+    {"type": "lstm", "hidden_size": 16, "num_layers": 2, "bidirectional": True},
+    {"type": "gru", "hidden_size": 8}, {"type": "rnn", "hidden_size": 4}]}
+
+ATTENTION = {"input": [6, 16], "layers": [
+    {"type": "attention", "num_heads": 4}, {"type": "layernorm"}, {"type": "dense", "units": 32, "activation": "gelu"},
+    {"type": "dense", "units": 16}]}
+
+
+def test_lenet5_preset_exported_counts_as_paramcount_and_fvcore(torch, torch_oracle, fvcore, tmp_path):
+    from pathlib import Path
+
+    spec = torch_oracle.load_spec(Path(__file__).resolve().parent.parent / "architectures" / "lenet5.yaml")
+    model, x = _sequential(torch, torch_oracle, spec)
+    report = _export(torch, model, x, tmp_path / "lenet5.onnx")
+    mine = analyze(load_preset("lenet5"))
+    theirs = mine.compute
+    # MACs, other_ops and connections all agree: ONNX's Tanh nodes do the activations' work, the
+    # pools their windows', Flatten nothing.
+    assert _known(report) == (theirs.macs, theirs.other_ops, theirs.connections)
+    assert report.compute.macs == _fvcore_macs(fvcore, model, x) == 416_520
+    # Activations: paramcount's 8,214 plus the outputs of C1, C3, C5 and F6 before their tanh, which
+    # ONNX keeps as nodes of their own: 4,704 + 1,600 + 120 + 84.
+    assert estimate_memory(mine).activation_elements == 8_214
+    assert _activations(report) == 8_214 + 4_704 + 1_600 + 120 + 84
+
+
+@pytest.mark.parametrize("spec", [CNN, RECURRENT, ATTENTION], ids=["cnn", "recurrent", "attention"])
+def test_exported_specs_count_as_paramcount(torch, torch_oracle, tmp_path, spec):
+    model, x = _sequential(torch, torch_oracle, spec)
+    report = _export(torch, model, x, tmp_path / "m.onnx")
+    theirs = _spec(yaml.safe_dump(spec)).compute
+    macs, other, conn = _known(report)
+    assert macs == theirs.macs
+    if spec is not ATTENTION:  # the same layers, node for node
+        assert (other, conn) == (theirs.other_ops, theirs.connections)
+    else:  # torch's attention scales q and k (2 × 96 elements) and exports gelu as one Gelu node (opset 20)
+        assert conn == theirs.connections
+
+
+def test_cnn_equals_fvcore_at_a_symbolic_and_a_static_batch(torch, torch_oracle, fvcore, tmp_path):
+    model, x = _sequential(torch, torch_oracle, CNN)
+    expected = _known(_export(torch, model, x, tmp_path / "one.onnx"))
+    assert expected[0] == _fvcore_macs(fvcore, model, x)
+    dynamic = _export(torch, model, x, tmp_path / "dyn.onnx", input_names=["x"], dynamic_axes={"x": {0: "N"}})
+    assert _known(dynamic) == expected and dynamic.input_shape[0] == "N"
+    four = _export(torch, model, torch.zeros(4, *CNN["input"]), tmp_path / "four.onnx")
+    assert _known(four) == expected and four.input_shape[0] == 4
+    assert _activations(four) == _activations(dynamic) == _activations(_export(torch, model, x, tmp_path / "b.onnx"))
+
+
+def _resnet_block(torch):
+    nn = torch.nn
+
+    class Block(nn.Module):
+        """A torchvision-free ResNet basic block with a projection shortcut, then a classifier head."""
+
+        def __init__(self, cin=8, cout=16):
+            super().__init__()
+            self.conv1 = nn.Conv2d(cin, cout, 3, stride=2, padding=1, bias=False)
+            self.bn1 = nn.BatchNorm2d(cout)
+            self.conv2 = nn.Conv2d(cout, cout, 3, padding=1, bias=False)
+            self.bn2 = nn.BatchNorm2d(cout)
+            self.down = nn.Sequential(nn.Conv2d(cin, cout, 1, stride=2, bias=False), nn.BatchNorm2d(cout))
+            self.head = nn.Linear(cout, 5)
+
+        def forward(self, x):
+            y = torch.relu(self.bn1(self.conv1(x)))
+            y = torch.relu(self.bn2(self.conv2(y)) + self.down(x))
+            return self.head(torch.flatten(nn.functional.adaptive_avg_pool2d(y, 1), 1))
+
+    return _randomise(torch, Block())
+
+
+RESNET_BLOCK = """
+input: [8, 16, 16]
+layers:
+  - type: residual
+    body:
+      - {type: conv2d, filters: 16, kernel_size: 3, stride: 2, padding: 1, bias: false}
+      - {type: batchnorm}
+      - {type: relu}
+      - {type: conv2d, filters: 16, kernel_size: 3, padding: 1, bias: false}
+      - {type: batchnorm}
+    shortcut:
+      layers:
+        - {type: conv2d, filters: 16, kernel_size: 1, stride: 2, bias: false}
+        - {type: batchnorm}
+  - {type: relu}
+  - {type: globalavgpool}
+  - {type: dense, units: 5}
+"""
+
+
+def test_resnet_block_equals_fvcore_and_paramcount(torch, fvcore, tmp_path):
+    model = _resnet_block(torch)
+    x = torch.zeros(1, 8, 16, 16)
+    report = _export(torch, model, x, tmp_path / "block.onnx")
+    macs, other, conn = _known(report)
+    # conv1: 16·8·8 outputs × 8 × 9 = 73,728; conv2: 1,024 × 16 × 9 = 147,456; shortcut 1,024 × 8 = 8,192;
+    # head 16 × 5 = 80: 229,456.
+    assert macs == _fvcore_macs(fvcore, model, x) == 229_456
+    theirs = _spec(RESNET_BLOCK).compute
+    assert (macs, conn) == (theirs.macs, theirs.connections)
+    # paramcount does not count a residual's addition; ONNX's Add node touches its 1,024 elements.
+    assert other == theirs.other_ops + 16 * 8 * 8
+
+
+def test_resnet18_preset_exported_counts_as_the_preset(torch, tmp_path):
+    # The preset as tests/zoo_oracle.py writes it from torchvision's source, exported at 224 × 224.
+    builder = load_oracle("zoo_oracle")
+    model, x, _ = builder.build("resnet18")
+    model = _randomise(torch, model.to_empty(device="cpu"))
+    report = _export(torch, model, torch.zeros(x.shape), tmp_path / "resnet18.onnx")
+    macs, other, conn = _known(report)
+    theirs = analyze(load_preset("resnet18")).compute
+    assert (macs, conn) == (theirs.macs, theirs.connections) == (1_814_073_344, 1_682_201_896)
+    # ONNX adds each of the 8 blocks' residual (an Add node), paramcount's residual does not:
+    # 2 blocks a stage at 64·56², 128·28², 256·14² and 512·7² = 2 × (200,704 + 100,352 + 50,176 + 25,088).
+    assert other - theirs.other_ops == 2 * (200_704 + 100_352 + 50_176 + 25_088) == 752_640
+
+
+def test_external_data_is_not_needed_for_compute(torch, torch_oracle, onnx, tmp_path):
+    model, x = _sequential(torch, torch_oracle, CNN)
+    inline = _known(_export(torch, model, x, tmp_path / "in.onnx"))
+    out = tmp_path / "ext" / "model.onnx"
+    out.parent.mkdir()
+    onnx.save_model(onnx.load(str(tmp_path / "in.onnx")), str(out), save_as_external_data=True,
+                    all_tensors_to_one_file=True, location="weights.bin", size_threshold=0)
+    (out.parent / "weights.bin").unlink()  # shapes come from the tensors' dims
+    assert _known(importer.to_report(out)) == inline
+
+
+def test_transformer_encoder_layer_equals_fvcore_and_paramcount(torch, fvcore, tmp_path):
+    nn = torch.nn
+
+    class Encoder(nn.Module):
+        """Post-norm encoder layer, attention written out so that fvcore counts its products (matmul)."""
+
+        def __init__(self, d=16, heads=4, ff=32):
+            super().__init__()
+            self.heads, self.qkv, self.out = heads, nn.Linear(d, 3 * d), nn.Linear(d, d)
+            self.n1, self.n2 = nn.LayerNorm(d), nn.LayerNorm(d)
+            self.f1, self.f2 = nn.Linear(d, ff), nn.Linear(ff, d)
+
+        def forward(self, x):
+            n, t, d = x.shape
+            q, k, v = self.qkv(x).view(n, t, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+            a = torch.softmax(q @ k.transpose(-2, -1) / (d // self.heads) ** 0.5, dim=-1) @ v
+            x = self.n1(x + self.out(a.transpose(1, 2).reshape(n, t, d)))
+            return self.n2(x + self.f2(torch.relu(self.f1(x))))
+
+    model = _randomise(torch, Encoder())
+    x = torch.zeros(1, 6, 16)
+    static = _known(_export(torch, model, x, tmp_path / "enc.onnx"))
+    dynamic = _known(_export(torch, model, x, tmp_path / "dyn.onnx", input_names=["x"],
+                             dynamic_axes={"x": {0: "N"}}))
+    assert static == dynamic
+    # Projections 6 × (16·48 + 16·16) = 6,144; QKᵀ and AV 2 × 6² × 16 = 1,152; feed-forward
+    # 2 × 6 × 16 × 32 = 6,144: 13,440.
+    assert static[0] == _fvcore_macs(fvcore, model, x, matmul=True) == 13_440
+    spec = ("input: [6, 16]\nlayers:\n  - type: residual\n    body: [{type: attention, num_heads: 4}]\n"
+            "  - {type: layernorm}\n  - type: residual\n    body:\n"
+            "      - {type: dense, units: 32, activation: relu}\n      - {type: dense, units: 16}\n"
+            "  - {type: layernorm}\n")
+    assert static[0] == _spec(spec).compute.macs
+
+
+def test_dynamo_export_counts_the_same_macs(torch, torch_oracle, tmp_path):
+    # The dynamo exporter's optimiser folds BatchNorm into the convolution before it (a bias, no
+    # normalisation node): other_ops and connections follow the file, MACs are the same.
+    require("onnxscript")
+    model, x = _sequential(torch, torch_oracle, CNN)
+    legacy = _known(_export(torch, model, x, tmp_path / "legacy.onnx"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dynamo = _known(_export(torch, model, x, tmp_path / "dynamo.onnx", dynamo=True))
+    assert dynamo[0] == legacy[0] == 555_584
