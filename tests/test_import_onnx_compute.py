@@ -338,6 +338,13 @@ def test_a_batch_baked_into_a_reshape_is_not_divided_out(onnx, tmp_path):
     assert not report.compute.known and report.warnings
 
 
+def test_an_op_whose_attributes_do_not_fit_is_not_known(onnx, tmp_path):
+    # A MaxPool without its required kernel_shape: no runtime runs it; not known, no traceback.
+    path = _save(onnx, tmp_path, [_node("MaxPool", ["x"], ["y"])], [("x", [1, 1, 4, 4])], [("y", [1, 1, 2, 2])])
+    report = importer.to_report(path)
+    assert not report.compute.known and "node 'y' (MaxPool)" in report.warnings[0].message
+
+
 def test_inputs_that_disagree_on_the_batch(onnx, tmp_path):
     path = _save(onnx, tmp_path, [_node("Add", ["a", "b"], ["y"])], [("a", [1, 4]), ("b", [3, 4])], [("y", None)])
     report = importer.to_report(path)

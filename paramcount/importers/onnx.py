@@ -560,6 +560,15 @@ def _figures(onnx, n, dims, const, producer):
     """(MACs, other_ops, connections, output elements, batch witness) of node `n` on the shapes `dims`,
     for the whole tensors (at a batch of one: one sample), or raises _Unknown. The conventions are
     paramcount's layer types' (layers.py): see the module's docstring."""
+    try:
+        return _node_figures(onnx, n, dims, const, producer)
+    except _Unknown:
+        raise
+    except Exception as e:  # attributes that do not fit the op (a file no runtime would run)
+        raise _Unknown(f"its attributes and shapes do not fit together ({type(e).__name__})") from None
+
+
+def _node_figures(onnx, n, dims, const, producer):
     op = n.op_type
     if n.domain not in _DEFAULT_DOMAINS:
         raise _Unknown(f"{n.domain}.{op} is not modelled")
