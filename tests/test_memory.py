@@ -219,14 +219,16 @@ def _tiny_onnx(path):
     onnx.save(helper.make_model(graph), str(path))
 
 
-def test_an_onnx_model_says_its_activations_are_not_known(tmp_path, monkeypatch):
+def test_an_onnx_model_has_its_activations(tmp_path, monkeypatch):
+    """ONNX imports have compute (tests/test_import_onnx_compute.py has the cases where it is not known)."""
     monkeypatch.chdir(tmp_path)
     _tiny_onnx(tmp_path / "tiny.onnx")
     out = run_cli("tiny.onnx", "--dtype", "fp16").stdout.splitlines()
-    # 15 params × 2 = 30 bytes; Adam's part without activations: 16 × 15 = 240 bytes.
-    assert out[-3:] == ["Parameter memory (fp16): 30 B", "Activation memory: not known for an ONNX model",
-                        "Adam training (fp32): 240 B + activations (not known)"]
+    # 15 params × 2 = 30 bytes; activations: Gemm's 3 + Relu's 3 = 6 elements × 2 = 12 bytes;
+    # Adam 16 × 15 + 4 × 6 = 264 bytes.
+    assert out[-3:] == ["Parameter memory (fp16): 30 B", "Activation memory (fp16): 12 B per sample",
+                        "Adam training (fp32, batch 1): 264 B"]
     m = json_of("tiny.onnx", "--json", "--dtype", "int4")["memory"]
-    # int4: W 12 values -> 6 bytes, B 3 -> 2.
-    assert m == {"dtype": "int4", "batch": 1, "weights_bytes": 8, "activation_elements": None,
-                 "activation_bytes": None, "training_adam_bytes": None}
+    # int4: W 12 values -> 6 bytes, B 3 -> 2; activations 6 values -> 3 bytes.
+    assert m == {"dtype": "int4", "batch": 1, "weights_bytes": 8, "activation_elements": 6,
+                 "activation_bytes": 3, "training_adam_bytes": 264}
