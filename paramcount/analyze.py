@@ -106,7 +106,7 @@ class LayerReport:
     """
 
     __slots__ = ("name", "path", "depth", "type", "activation", "input_shape", "output_shape", "counts",
-                 "tensors", "children", "repeat", "shared", "tied_to", "active", "compute")
+                 "tensors", "children", "repeat", "shared", "tied_to", "active", "compute", "acts")
     name: str
     path: str
     depth: int
@@ -132,6 +132,9 @@ class LayerReport:
         self.active = None  # a routed mixture of experts: the params one token runs through, one copy
         # All occurrences of this row, shared or not (a composite: its children's sum, times repeat).
         self.compute = compute if compute is not None else Compute(known=False)
+        # Output elements per sample over all occurrences, as analysis adds them up (copies that
+        # share a row may differ in shape: a repeated class token); None: from the shapes.
+        self.acts = None
 
     @property
     def is_leaf(self) -> bool:
@@ -168,10 +171,13 @@ class LayerReport:
         return d
 
     def activations(self) -> int | None:
-        """Output elements per sample over every time the node runs: a leaf's output × its repeat, a
-        composite's leaves' sum × its repeat (as estimate_memory counts them); None where not known."""
+        """Output elements per sample over every time the node runs: what analysis added up, or for
+        a report built otherwise (an import), a leaf's output × its repeat and a composite's leaves'
+        sum × its repeat; None where not known."""
         if not self.compute.known:
             return None
+        if self.acts is not None:
+            return self.acts
         if self.is_leaf:
             return product(self.output_shape) * self.repeat
         return sum(c.activations() for c in self.children) * self.repeat
@@ -384,8 +390,10 @@ def estimate_memory(report: "Report", dtype: str = "fp32", batch: int = 1) -> Me
         if children:
             todo += [(c, times, copies) for c in reversed(children)]
             continue
-        if known:
-            elements += product(node.output_shape) * times
+        if known:  # the row's own count where analysis kept one (copies whose shapes differ)
+            acts = node.activations() if hasattr(node, "activations") else None
+            elements += (acts * (times // repeat) if acts is not None
+                         else product(node.output_shape) * times)
         if dtype == "int4":
             weights += _int4_bytes(node) * copies
     if not known:
@@ -495,10 +503,13 @@ class _Run:
     def record(self, node, scope, mark):
         if not node.is_leaf and node.path:
             self.blocks.add(node.path)
+        c = node.compute
         bits = node.counts.params_unshared.bit_length()
-        if bits > MAX_COUNT_BITS:  # Python will not print an int of 4,300 digits or more
+        widest = max(bits, c.macs.bit_length(), c.other_ops.bit_length(), c.connections.bit_length(),
+                     (node.acts or 0).bit_length())
+        if widest > MAX_COUNT_BITS:  # Python will not print an int of 4,300 digits or more
             self.fail(scope, mark, f"layer {quote(node.path)} would count more than {MAX_COUNT_DIGITS:,} digits")
-        self.bits += bits
+        self.bits += bits  # the counts' digits: what the report's rows print most of
         if self.bits > MAX_REPORT_BITS:  # hundreds of digits in every row: too much to print
             self.fail(scope, mark, f"the counts up to layer {quote(node.path)} hold more than "
                                    f"{MAX_REPORT_DIGITS:,} digits in all; the limit keeps output bounded")
@@ -554,31 +565,32 @@ def _item(run, item, shape, ids, scope):
             # Copies that change the shape but not the counts (a class token, a shrinking
             # convolution's weights) share a row, so output follows the spec, not its expansion;
             # copies that compute differently do not (a row's MACs stay one copy's times its repeat).
-            runs[-1] = (previous, runs[-1][1] + count)
+            runs[-1] = (previous, runs[-1][1] + count, runs[-1][2] + report.acts * count)
             previous.output_shape = out
             start, n = run.repeats[path][-1]
             run.repeats[path][-1] = (start, n + count)
         else:
-            runs.append((report, count))
+            runs.append((report, count, report.acts * count))
             run.repeats.setdefault(path, []).append((i, count))
         i, copy_shape, copy_ids = i + count, out, out_ids
     if len(runs) == 1:
-        report = runs[0][0]
+        report, _, report.acts = runs[0]
         report.name, report.path, report.repeat, report.shared = item.name, path, times, item.shared
         if not item.shared:
             report.counts = Counts().add(report.counts, times)
         report.compute = Compute().add(report.compute, times)  # shared copies still run `times` times
         return run.record(report, scope, item.node.mark), copy_shape, copy_ids
     counts, compute = Counts(), Compute()
-    for report, count in runs:
-        report.repeat = count
+    for report, count, acts in runs:
+        report.repeat, report.acts = count, acts
         report.counts = Counts().add(report.counts, count)
         report.compute = Compute().add(report.compute, count)
         counts.add(report.counts)
         compute.add(report.compute)
-    node = LayerReport(item.name, type_of(item), None, shape, copy_shape, counts, None, [r for r, _ in runs],
+    node = LayerReport(item.name, type_of(item), None, shape, copy_shape, counts, None, [r for r, _, _ in runs],
                        path, scope.depth, compute=compute)
-    for report, _ in runs:
+    node.acts = _acts(node.children)
+    for report, _, _ in runs:
         _deepen(report)
     return run.record(node, scope, item.node.mark), copy_shape, copy_ids
 
@@ -686,6 +698,7 @@ def _leaf(run, leaf, shape, ids, scope, path, name, trainable):
     compute = Compute(kind.macs(cfg, shape, out), kind.other_ops(cfg, shape, out), kind.connections(cfg, shape, out))
     report = LayerReport(name, kind.name, cfg.get("activation"), shape, out, counts, tensors, (),
                          path, scope.depth, tied_to=tied_to, compute=compute)
+    report.acts = product(out)
     if hasattr(kind, "active_weights"):
         report.active = sum(_elements(kind.active_weights(cfg, shape, out)))
     run.owners.setdefault(path, report)
@@ -758,6 +771,7 @@ def _use(run, use, shape, ids, scope, path, name, trainable):
     counts, compute = _sums(children)
     node = LayerReport(name, block.name, None, shape, out, counts, None, children, path, scope.depth,
                        compute=compute)
+    node.acts = _acts(children)
     return run.record(node, scope, use.node.mark), out, out_ids
 
 
@@ -767,6 +781,7 @@ def _branch(run, branch, shape, ids, scope, prefix, kind):
     counts, compute = _sums(children)
     node = LayerReport(branch.name, kind, None, shape, out, counts, None, children, path, scope.depth,
                        compute=compute)
+    node.acts = _acts(children)
     return node, out, out_ids
 
 
@@ -799,6 +814,7 @@ def _group(run, group, shape, ids, scope, path, name, trainable):
     counts, compute = _sums(children)
     node = LayerReport(name if not group.transparent else "", group.form, None, shape, out, counts, None,
                        children, path, scope.depth, compute=compute)
+    node.acts = _acts(children)
     return run.record(node, scope, mark), out, out_ids
 
 
@@ -809,6 +825,11 @@ def _sums(children):
         counts.add(c.counts)
         compute.add(c.compute)
     return counts, compute
+
+
+def _acts(children):
+    """A composite's output elements: its children's (a merge's result is not counted, as in Memory)."""
+    return sum(c.acts for c in children)
 
 
 def _merge(run, group, outs, scope, what):

@@ -119,13 +119,11 @@ def _size(ctx, param, value):
 
 
 def _columns(ctx, param, value):
+    """--columns, given once or more (each adds its items): parse_columns' reading of them all."""
     try:
-        picked = render.parse_columns(value)
-        if picked is not None and not render.apply_columns(render.DEFAULT_COLUMNS, picked):
-            raise ValueError("--columns: no column left")
+        return render.parse_columns(",".join(value)) if value else None
     except ValueError as e:
         raise click.UsageError(str(e)) from None
-    return picked
 
 
 def _complete_columns(ctx, param, incomplete):
@@ -326,6 +324,14 @@ def _list_presets(fmt, wide):
     if fmt == "json":
         out.write(render.presets_json(presets) + "\n")
         return OK
+    if fmt == "csv":
+        import csv
+
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["preset", "name", "params", "description"])
+        writer.writerows([name, _csv_text(r.name), r.totals.params, _csv_text(r.description or "")]
+                         for name, r in presets)
+        return OK
     body = [(name, render.number(r.totals.params), render.text(r.description or "")) for name, r in presets]
     if fmt == "markdown":
         out.write(render.presets_markdown(body))
@@ -365,10 +371,11 @@ Shell completion (bash; zsh and fish alike):
                    "csv: a row per layer; html: one self-contained page with charts.")
 @click.option("--json", "as_json", is_flag=True, help="Shorthand for --format json.")
 @click.option("--depth", type=click.IntRange(min=1), default=render.DEPTH, show_default=True, metavar="N",
-              help="Levels of blocks the table and markdown show; deeper rows are folded into their block "
+              help="Levels of blocks the table, markdown and HTML show; deeper rows are folded into their block "
                    "(totals unchanged). JSON always has the whole tree.")
 @click.option("--wide", is_flag=True, help="Every column of the table, however wide the terminal.")
-@click.option("--columns", "picked", metavar="COL,...", callback=_columns, shell_complete=_complete_columns,
+@click.option("--columns", "picked", metavar="COL,...", multiple=True, callback=_columns,
+              shell_complete=_complete_columns,
               help="The table's, markdown's, HTML's and CSV's columns, in order: " + ", ".join(render.COLUMNS)
                    + ". +COL,-COL change the default set (--columns +macs,+share).")
 @click.option("--explain", is_flag=True,
@@ -495,14 +502,20 @@ def _run(ctx, specs, fmt, as_json, depth, wide, limits, list_presets, emit_spec,
         if ctx.get_parameter_source("fmt") is click.core.ParameterSource.COMMANDLINE and fmt != "json":
             raise click.UsageError(f"--json contradicts --format {fmt}")
         fmt = "json"
+    if explain and fmt in ("json", "csv"):
+        raise click.UsageError(f"--explain writes after a table or markdown (HTML always has it), not in {fmt}")
+    if list_presets and fmt == "html":
+        raise click.UsageError("--list-presets writes a table, markdown, JSON or CSV, not HTML")
     if picked is not None and (fmt == "json" or list_presets or emit_spec):
         raise click.UsageError("--columns picks the columns of a table, markdown, HTML or CSV; "
                                + ("JSON has every figure" if fmt == "json" else "not of this output"))
-    if fmt != "csv":
-        try:
-            render.check_columns(picked)
-        except ValueError as e:
-            raise click.UsageError(str(e)) from None
+    try:
+        if fmt == "csv":
+            render.check_columns(picked, CSV_KEYS, render.CSV_NAMES)
+        else:
+            render.check_columns(picked, render.default_columns(), optional=("non_trainable",))
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
     if list_presets:
         if specs:
             raise click.UsageError("--list-presets takes no SPEC")
@@ -550,6 +563,9 @@ def _run(ctx, specs, fmt, as_json, depth, wide, limits, list_presets, emit_spec,
             elif fmt == "json" and many:
                 write(_json_item, out, failure_dict(source, e), printed)
                 printed += 1
+            elif fmt == "html" and many:  # the saved page says what it lacks, as the JSON array does
+                write(_html_failure, out, source, e.problems, printed, len(args))
+                printed += 1
             continue
         warnings = list(getattr(report, "warnings", ()) or ())
         for w in warnings:
@@ -575,7 +591,7 @@ def _run(ctx, specs, fmt, as_json, depth, wide, limits, list_presets, emit_spec,
         elif fmt == "csv":
             write(_csv_rows, csv_writer, report, printed, picked)
         elif fmt == "html":
-            write(_html, out, report, depth, picked, printed, None if many else report.name)
+            write(_html, out, report, depth, picked, printed, f"{len(args):,} specs" if many else report.name)
         elif many:
             write(_json_item, out, report.to_dict(), printed)
         else:
@@ -664,14 +680,23 @@ def _markdown(out, report, depth, printed, picked=None):
 
 def _html(out, report, depth, picked, printed, title):
     """A report's section of the HTML page; the page's head before the first (its title the report's
-    name, or paramcount's with several specs); cli writes the tail after the last."""
+    name, or 'N specs' with several); cli writes the tail after the last."""
     from . import html
 
     put = _html_writer(out)
     if not printed:
-        put(html.head(title if title is not None else "paramcount"))
+        put(html.head(title))
     for piece in html.report_html(report, depth=depth, keys=render.columns(report, picked), explain=True):
         put(piece)
+
+
+def _html_failure(out, source, problems, printed, count):
+    from . import html
+
+    put = _html_writer(out)
+    if not printed:
+        put(html.head(f"{count:,} specs"))
+    put(html.failure_html(source, problems))
 
 
 def _html_writer(out):
@@ -717,7 +742,8 @@ def _json_item(out, doc, printed):
 
 
 CSV_KEYS = ["name", "type", "input_shape", "output_shape", "weights", "biases", "trainable", "non_trainable",
-            "params", "params_unshared", "path", "depth", "repeat", "copies", "tied_to"]
+            "params", "params_unshared", "path", "depth", "repeat", "copies", "tied_to", "macs", "other_ops",
+            "connections", "activations"]
 
 
 # A cell a spreadsheet would read as a formula (OWASP's CSV injection): text starting with one of
@@ -741,23 +767,17 @@ def _csv_cell(value):
     return value
 
 
-# --columns in CSV: a table column's key in the CSV (the JSON's leaf key where there is one), and
-# the three figures CSV derives for a leaf (README, "Columns").
-CSV_NAMES = {"shape": "output_shape", "input": "input_shape", "unshared": "params_unshared",
-             "memory": "param_bytes", "activations": "activation_bytes", "share": "share_percent"}
-
-
 def _csv_rows(writer, report, printed, picked=None):
     """A row per leaf layer: `source`, then the JSON's leaf keys (or the --columns picked); the header once."""
     leaves = report.to_dict()["layers"]
     keys = list(CSV_KEYS)
     for leaf in leaves:
         keys += [k for k in leaf if k not in keys]
-    keys = render.apply_columns(keys, picked, CSV_NAMES)
+    keys = render.apply_columns(keys, picked, render.CSV_NAMES)
     if not printed:
         writer.writerow(["source"] + keys)
     source = _csv_text(report.source)
-    derived = [k for k in keys if k in ("param_bytes", "activation_bytes", "share_percent")]
+    derived = [k for k in keys if k in render.CSV_DERIVED]
     if derived:
         for leaf, (node, _, copies) in zip(leaves, report.leaves()):
             leaf.update((k, render.leaf_figure(report, node, copies, k)) for k in derived)

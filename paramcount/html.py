@@ -40,6 +40,8 @@ body{margin:0;background:var(--bg);color:var(--fg);font:16px/1.45 system-ui,-app
 main{max-width:1200px;margin:0 auto;padding:16px}
 section.report{margin:0 0 40px}
 section.report+section.report{border-top:2px solid var(--line);padding-top:24px}
+section.failed h2{color:var(--bad)}
+.problems{padding-left:20px;overflow-wrap:anywhere}
 h2{font-size:1.5rem;line-height:1.2;margin:0 0 4px;overflow-wrap:anywhere}
 h2 .input{font-size:1rem;font-weight:normal;color:var(--muted);white-space:nowrap}
 h3{font-size:1.1rem;margin:28px 0 8px}
@@ -167,6 +169,23 @@ def _permille_width(permille):
 # -- the parts of a report ------------------------------------------------------------------------
 
 
+def _code_spans(line):
+    """A line of ours with `code` spans (a summary note) as HTML: escaped, the spans as <code>."""
+    parts = escape(line).split("`")
+    if len(parts) % 2 == 0:  # an odd number of backticks: no spans, the text as it is
+        return escape(line)
+    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
+
+
+def failure_html(source, problems) -> str:
+    """A <section> for a spec that could not be counted, in a page of several: its source and each
+    problem's line (as stderr has them), so a saved page says what is missing from it."""
+    items = "".join(f"<li><code>{_spec(str(p), 1000)}</code></li>\n" for p in problems[:20])
+    more = f"<p class=\"note\">and {len(problems) - 20:,} more</p>\n" if len(problems) > 20 else ""
+    return (f"<section class=\"report failed\">\n<h2><code>{_spec(source)}</code>: not counted</h2>\n"
+            f"<ul class=\"problems\">\n{items}</ul>\n{more}</section>\n")
+
+
 def _title(report):
     name = _spec(report.name)
     return (f"<h2>{name} <span class=\"input\">(input {escape(render.shape(report.input_shape))})</span></h2>\n")
@@ -193,7 +212,7 @@ def _totals(report):
             classes.append("over")
         if not sep:  # a note such as "(both as each layer's `convention` counts)"
             classes.append("wide")
-            items.append(f"<div class=\"{' '.join(classes)}\"><dt>Note</dt><dd>{escape(line)}</dd></div>")
+            items.append(f"<div class=\"{' '.join(classes)}\"><dt>Note</dt><dd>{_code_spans(line)}</dd></div>")
             continue
         if len(value) > 60:
             classes.append("wide")
@@ -205,10 +224,11 @@ def _totals(report):
 
 
 def chart_nodes(report):
-    """The nodes a chart shows: the top level, or, while the top level is one composite, its children
-    (a model wrapped in one block). Returns (nodes, the innermost block descended into, or None)."""
+    """The nodes a chart shows: the top level, or, while the top level is one composite that runs
+    once, its children (a model wrapped in one block; a repeated one is charted whole, since its
+    children describe one copy). Returns (nodes, the innermost block descended into, or None)."""
     nodes, inside = list(report.layers or ()), None
-    while len(nodes) == 1 and nodes[0].children:
+    while len(nodes) == 1 and nodes[0].children and getattr(nodes[0], "repeat", 1) == 1:
         inside = nodes[0]
         nodes = list(nodes[0].children)
     return nodes, inside
@@ -280,8 +300,8 @@ def _charts(report):
     compute = getattr(report, "compute", None)
     if compute is None or not getattr(compute, "known", True):
         out.append("<div class=\"chart-box\">\n<h3>MACs by layer or block</h3>\n"
-                   "<p class=\"unknown\">MACs not known for this model: its layers' compute is not derived "
-                   "(as for an ONNX import).</p>\n</div>\n")
+                   "<p class=\"unknown\">MACs not known for this model: paramcount does not model the "
+                   "compute of one of its layers (an ONNX op; stderr names it).</p>\n</div>\n")
     else:
         out.append(_chart(nodes, "MACs by layer or block" + where, lambda n: n.compute.macs,
                           compute.macs, "macs", "MACs"))

@@ -40,19 +40,28 @@ COLUMNS = {
     "connections": ("Connections", "n", 0),
     "memory": ("Param memory", "n", 0),
     "activations": ("Activations", "n", 0),
+    "activation_memory": ("Activation memory", "n", 0),
     "share": ("Share of params", "w", 0),
 }
 DEFAULT_COLUMNS = ("name", "type", "shape", "weights", "biases", "params", "unshared")
-# Other spellings --columns takes: the JSON's and CSV's key names, and short forms.
-COLUMN_ALIASES = {"params_unshared": "unshared", "output": "shape", "output_shape": "shape",
-                  "input_shape": "input", "layer": "name", "connection": "connections", "mac": "macs",
-                  "share_of_total": "share", "%": "share", "activation": "activations", "bytes": "memory"}
+# Other spellings --columns takes: the table's headers, the JSON's and CSV's key names, short forms.
+COLUMN_ALIASES = {"params_unshared": "unshared", "unshared_params": "unshared", "output": "shape",
+                  "output_shape": "shape", "input_shape": "input", "layer": "name", "connection": "connections",
+                  "mac": "macs", "share_of_total": "share", "share_of_params": "share", "share_percent": "share",
+                  "%": "share", "activation": "activations", "activation_elements": "activations",
+                  "param_memory": "memory", "param_bytes": "memory", "parameter_memory": "memory",
+                  "activation_bytes": "activation_memory"}
+# --columns words in CSV: the CSV key of a table column (the JSON's key where there is one), and
+# the three figures CSV derives for a leaf (leaf_figure).
+CSV_NAMES = {"shape": "output_shape", "input": "input_shape", "unshared": "params_unshared",
+             "memory": "param_bytes", "activation_memory": "activation_bytes", "share": "share_percent"}
+CSV_DERIVED = ("param_bytes", "activation_bytes", "share_percent")
 # Columns only a CSV row has: where a leaf sits and how often it occurs (a table shows these in its
 # tree and its type cell).
 CSV_ONLY = ("path", "depth", "repeat", "copies", "tied_to")
 HEADERS = tuple(COLUMNS[k][0] for k in DEFAULT_COLUMNS)
 KINDS = "ttwnnnn"
-UNKNOWN = "?"  # a figure the report does not know (compute of an ONNX import): never printed as 0
+UNKNOWN = "?"  # a figure the report does not know (an ONNX op paramcount does not model): never 0
 BAR_CELLS = 10  # terminal cells of a share-of-total bar
 _EIGHTHS = " ▏▎▍▌▋▊▉"
 PRESET_HEADERS, PRESET_KINDS = ("Preset", "Params", "Description"), "wnt"
@@ -150,23 +159,27 @@ def parse_columns(value):
     """What `--columns` asks for: ("only", [key, ...]) for 'name,params,macs' (those, in that
     order), or ("change", [(sign, key), ...]) for '+share,-biases' (every item signed: the default
     set with those added or removed); None for None. ValueError (one line) for an unknown key, an
-    empty list or a key named twice."""
+    empty item, a sign without a name or a key named twice."""
     if value is None:
         return None
-    items = [item.strip() for item in value.split(",") if item.strip()]
-    if not items:
+    items = [item.strip() for item in value.split(",")]
+    if not any(items):
         raise ValueError("--columns: name at least one column")
+    if "" in items:
+        raise ValueError("--columns: an empty item (two commas, or one at an end)")
     signed = [item[0] in "+-" for item in items]
     if any(signed) and not all(signed):
         raise ValueError("--columns: either name the columns, or change the default set with +COLUMN and -COLUMN")
     picked = []
     for item in items:
         sign, word = (item[0], item[1:].strip()) if signed[0] else ("", item)
+        if not word:
+            raise ValueError(f"--columns: {sign} needs a column name after it ({sign}macs)")
         key = word.lower().replace("-", "_").replace(" ", "_")
         key = COLUMN_ALIASES.get(key, key)
         if key not in COLUMNS and key not in CSV_ONLY:
             hint = errors.did_you_mean(key, list(COLUMNS) + list(CSV_ONLY))
-            raise ValueError(f"--columns: unknown column {text(word, 40)!r}{hint} "
+            raise ValueError(f"--columns: unknown column '{text(word, 40)}'{hint} "
                              f"(columns: {', '.join(COLUMNS)}; in CSV also {', '.join(CSV_ONLY)})")
         if key in (k for _, k in picked):
             raise ValueError(f"--columns: {key} is named twice")
@@ -176,12 +189,23 @@ def parse_columns(value):
     return ("only", [k for _, k in picked])
 
 
-def check_columns(picked):
-    """ValueError where `picked` names a column only CSV has (for a table, markdown or HTML)."""
-    named = [] if picked is None else picked[1] if picked[0] == "only" else [k for _, k in picked[1]]
+def check_columns(picked, default, names=None, optional=()):
+    """ValueError where `picked` names a column only CSV has (`names` None: a table, markdown or
+    HTML), takes away (-COLUMN) one that `default` does not have, or leaves none but `optional`
+    ones (non-trainable: in the default set only where a report has any)."""
+    if picked is None:
+        return
+    mode, items = picked
+    named = items if mode == "only" else [k for _, k in items]
     only = [k for k in named if k in CSV_ONLY]
-    if only:
+    if names is None and only:
         raise ValueError(f"--columns: {only[0]} is a CSV column; a table's columns: {', '.join(COLUMNS)}")
+    if mode == "change":
+        absent = [k for sign, k in items if sign == "-" and (names or {}).get(k, k) not in default]
+        if absent:
+            raise ValueError(f"--columns: -{absent[0]}: not a column shown by default")
+    if not [k for k in apply_columns(default, picked, names) if k not in optional]:
+        raise ValueError("--columns: no column left")
 
 
 def apply_columns(default, picked, names=None):
@@ -203,16 +227,18 @@ def apply_columns(default, picked, names=None):
     return keys
 
 
-def columns(report, picked=None):
-    """The columns a report's table, markdown and HTML have: the default set (non-trainable joins it
-    where the report has any) or what `picked` (parse_columns) makes of it."""
-    default = list(DEFAULT_COLUMNS)
-    if report.totals.non_trainable:
-        default.insert(default.index("params"), "non_trainable")
-    keys = apply_columns(default, picked)
-    if not keys:
-        raise ValueError("--columns: no column left")
+def default_columns(non_trainable=True):
+    """The default set: non-trainable joins it where a report has any."""
+    keys = list(DEFAULT_COLUMNS)
+    if non_trainable:
+        keys.insert(keys.index("params"), "non_trainable")
     return keys
+
+
+def columns(report, picked=None):
+    """The columns a report's table, markdown and HTML have: the default set or what `picked`
+    (parse_columns, checked by check_columns) makes of it."""
+    return apply_columns(default_columns(bool(report.totals.non_trainable)), picked) or list(DEFAULT_COLUMNS)
 
 
 def share_tenths(part, whole):
@@ -224,12 +250,13 @@ def percent(tenths):
     return f"{tenths // 10}.{tenths % 10}%"
 
 
-def bar(tenths, cells=BAR_CELLS, padded=True):
+def bar(tenths, cells=BAR_CELLS, padded=True, some=None):
     """A share (tenths of a percent) as a bar of `cells` terminal cells in eighths of a cell, and
-    its figure: '█████▏     51.6%'. A share above 0 shows at least an eighth. Not `padded`
-    (markdown, where a browser folds spaces): the figure first, then the bar: '51.6% █████▏'."""
+    its figure: '█████▏     51.6%'. A share that is not nothing (`some`, default: tenths > 0)
+    shows at least an eighth, however small: 9,408 of 25,610,152 reads '▏ 0.0%', 0 of them ' 0.0%'.
+    Not `padded` (markdown, where a browser folds spaces): the figure first: '51.6% █████▏'."""
     eighths = (tenths * cells * 8 + 500) // 1000
-    if tenths and not eighths:
+    if (tenths if some is None else some) and not eighths:
         eighths = 1
     full, part = divmod(eighths, 8)
     drawn = "█" * full + (_EIGHTHS[part] if part else "")
@@ -302,11 +329,13 @@ def _figure(node, key, report):
         return getattr(compute, key) if getattr(compute, "known", True) else None
     if key == "memory":
         return row_memory(node, _dtype(report))
-    if key == "activations":
+    if key in ("activations", "activation_memory"):
         from .analyze import dtype_bytes
 
         elements = node.activations()
-        return None if elements is None else dtype_bytes(elements, _dtype(report))
+        if elements is None or key == "activations":
+            return elements
+        return dtype_bytes(elements, _dtype(report))
     if key == "unshared":
         return node.counts.params_unshared
     return getattr(node.counts, key)
@@ -324,10 +353,11 @@ def _cells(node, level, keys, indent, code, report):
         elif k == "input":
             row.append(shape(node.input_shape))
         elif k == "share":
-            row.append(bar(share_tenths(node.counts.params, report.totals.params), padded=code is str))
+            params = node.counts.params
+            row.append(bar(share_tenths(params, report.totals.params), padded=code is str, some=params > 0))
         else:
             value = _figure(node, k, report)
-            row.append(UNKNOWN if value is None else binary(value) if k in ("memory", "activations")
+            row.append(UNKNOWN if value is None else binary(value) if k in ("memory", "activation_memory")
                        else number(value))
     return tuple(row)
 
@@ -345,20 +375,24 @@ def _total_cell(key, report, padded=True):
         compute = _attr(report, "compute", None)
         known = compute is not None and getattr(compute, "known", True)
         return number(getattr(compute, key)) if known else UNKNOWN
-    if key in ("memory", "activations"):
+    if key in ("memory", "activations", "activation_memory"):
         from .analyze import dtype_bytes, estimate_memory
 
         m = estimate_memory(report, _dtype(report))
         if key == "memory":
             return binary(m.weights_bytes)
-        return UNKNOWN if m.activation_elements is None else binary(dtype_bytes(m.activation_elements, m.dtype))
+        if m.activation_elements is None:
+            return UNKNOWN
+        if key == "activations":
+            return number(m.activation_elements)
+        return binary(dtype_bytes(m.activation_elements, m.dtype))
     return number(t.params_unshared if key == "unshared" else getattr(t, key))
 
 
 def unknown_note(body, total):
     """The line that says what '?' means, where a cell holds it."""
     if UNKNOWN in total or any(UNKNOWN in row for row in body):
-        return [f"{UNKNOWN}: not known for this model (compute is not derived for it)"]
+        return [f"{UNKNOWN}: not known (a layer whose compute paramcount does not model)"]
     return []
 
 
@@ -459,11 +493,14 @@ def metric(n):
 
 
 def compute_lines(report):
-    """MACs (FLOPs = 2 × MACs) and LeCun's connections at the spec's input size; nothing where a
-    layer's compute is unknown (a report built without it, as from ONNX), so unknown never reads 0."""
+    """MACs (FLOPs = 2 × MACs) and LeCun's connections at the spec's input size; where a layer's
+    compute is not known (an ONNX op paramcount does not model), said so: unknown never reads 0.
+    Nothing for a report that carries no compute at all."""
     compute = _attr(report, "compute", None)
-    if compute is None or not getattr(compute, "known", True):
+    if compute is None:
         return []
+    if not getattr(compute, "known", True):
+        return ["MACs: not known", "Connections: not known"]
     short = metric(compute.macs)
     macs = f"MACs: {number(compute.macs)}" + (f" ({short})" if short else "") + "; FLOPs = 2 × MACs"
     return [macs, f"Connections: {number(compute.connections)}"]
@@ -485,7 +522,7 @@ def binary(nbytes):
 def memory_lines(report):
     """The parameters' and activations' memory in the report's dtype, and the Adam training estimate
     (analyze.Memory has the formulas): the report's `memory` (--dtype, --batch), else fp32 at batch
-    1. Where activations are not known (an ONNX import), said so, never 0."""
+    1. Where activations are not known (an ONNX op paramcount does not model), said so, never 0."""
     from .analyze import ADAM_BYTES, FP32_BYTES, dtype_bytes, estimate_memory
 
     m = _attr(report, "memory", None) or estimate_memory(report)
@@ -616,8 +653,12 @@ def to_markdown(report, depth=None, picked=None):
 
 
 def write_markdown(out, report, depth=None, picked=None):
-    """Stream a report's markdown to `out` in pieces: memory stays bounded by a piece, not the report."""
-    _write_lines(out, markdown_lines(report, depth, picked))
+    """Stream a report's markdown to `out` in pieces: memory stays bounded by a piece, not the report.
+    On a stream that cannot hold the table's glyphs (ASCII), share bars are '#' and '+', as in a table."""
+    lines = markdown_lines(report, depth, picked)
+    if not _encodable(out)[1]:
+        lines = (line.translate(_TO_ASCII) for line in lines)
+    _write_lines(out, lines)
 
 
 def presets_markdown(presets):

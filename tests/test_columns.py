@@ -29,30 +29,94 @@ from paramcount.sources import load_preset
 
 LENET5_PICKED = textwrap.dedent("""\
     LeNet-5 (input [1, 32, 32])
-    ┏━━━━━━━━━━━┳━━━━━━━━━━━━━━┳━━━━━━━━┳━━━━━━━━━┳━━━━━━━━━━━━━┳━━━━━━━━━━━━━━┳━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━┓
-    ┃ Layer     ┃ Output shape ┃ Params ┃    MACs ┃ Connections ┃ Param memory ┃ Activations ┃ Share of params   ┃
-    ┡━━━━━━━━━━━╇━━━━━━━━━━━━━━╇━━━━━━━━╇━━━━━━━━━╇━━━━━━━━━━━━━╇━━━━━━━━━━━━━━╇━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━┩
-    │ C1        │ [6, 28, 28]  │    156 │ 117,600 │     122,304 │        624 B │    18.4 KiB │ ▏            0.3% │
-    │ S2        │ [6, 14, 14]  │      0 │       0 │       4,704 │          0 B │     4.6 KiB │              0.0% │
-    │ C3        │ [16, 10, 10] │  2,416 │ 240,000 │     241,600 │      9.4 KiB │     6.3 KiB │ ▍            3.9% │
-    │ S4        │ [16, 5, 5]   │      0 │       0 │       1,600 │          0 B │     1.6 KiB │              0.0% │
-    │ C5        │ [120, 1, 1]  │ 48,120 │  48,000 │      48,120 │    188.0 KiB │       480 B │ ███████▊    78.0% │
-    │ flatten_1 │ [120]        │      0 │       0 │           0 │          0 B │       480 B │              0.0% │
-    │ F6        │ [84]         │ 10,164 │  10,080 │      10,164 │     39.7 KiB │       336 B │ █▋          16.5% │
-    │ OUTPUT    │ [10]         │    850 │     840 │         850 │      3.3 KiB │        40 B │ ▏            1.4% │
-    ├───────────┼──────────────┼────────┼─────────┼─────────────┼──────────────┼─────────────┼───────────────────┤
-    │ Total     │              │ 61,706 │ 416,520 │     429,342 │    241.0 KiB │    32.1 KiB │ ██████████ 100.0% │
-    └───────────┴──────────────┴────────┴─────────┴─────────────┴──────────────┴─────────────┴───────────────────┘
+    ┏━━━━━━━━━━━┳━━━━━━━━━━━━━━┳━━━━━━━━┳━━━━━━━━━┳━━━━━━━━━━━━━┳━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━┓
+    ┃ Layer     ┃ Output shape ┃ Params ┃    MACs ┃ Connections ┃ Param memory ┃ Activation memory ┃ Share of params   ┃
+    ┡━━━━━━━━━━━╇━━━━━━━━━━━━━━╇━━━━━━━━╇━━━━━━━━━╇━━━━━━━━━━━━━╇━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━┩
+    │ C1        │ [6, 28, 28]  │    156 │ 117,600 │     122,304 │        624 B │          18.4 KiB │ ▏            0.3% │
+    │ S2        │ [6, 14, 14]  │      0 │       0 │       4,704 │          0 B │           4.6 KiB │              0.0% │
+    │ C3        │ [16, 10, 10] │  2,416 │ 240,000 │     241,600 │      9.4 KiB │           6.3 KiB │ ▍            3.9% │
+    │ S4        │ [16, 5, 5]   │      0 │       0 │       1,600 │          0 B │           1.6 KiB │              0.0% │
+    │ C5        │ [120, 1, 1]  │ 48,120 │  48,000 │      48,120 │    188.0 KiB │             480 B │ ███████▊    78.0% │
+    │ flatten_1 │ [120]        │      0 │       0 │           0 │          0 B │             480 B │              0.0% │
+    │ F6        │ [84]         │ 10,164 │  10,080 │      10,164 │     39.7 KiB │             336 B │ █▋          16.5% │
+    │ OUTPUT    │ [10]         │    850 │     840 │         850 │      3.3 KiB │              40 B │ ▏            1.4% │
+    ├───────────┼──────────────┼────────┼─────────┼─────────────┼──────────────┼───────────────────┼───────────────────┤
+    │ Total     │              │ 61,706 │ 416,520 │     429,342 │    241.0 KiB │          32.1 KiB │ ██████████ 100.0% │
+    └───────────┴──────────────┴────────┴─────────┴─────────────┴──────────────┴───────────────────┴───────────────────┘
     """)
 # By hand, beyond the module docstring: memory is params × 4 bytes: C1 624 B, C3 9,664 B = 9.4 KiB,
 # C5 192,480 B = 187.97 KiB → 188.0, F6 40,656 B = 39.70 KiB, OUTPUT 3,400 B = 3.32 KiB, total
-# 246,824 B = 241.04 KiB. Activations are outputs × 4 bytes: C1 18,816 B = 18.375 → 18.4 KiB, S2
+# 246,824 B = 241.04 KiB. Activation memory is outputs × 4 bytes: C1 18,816 B = 18.375 → 18.4 KiB, S2
 # 4,704 B = 4.59 → 4.6 KiB, C3 6,400 B = 6.25 → 6.3 KiB (half up), S4 1,600 B = 1.56 → 1.6 KiB,
 # C5 and flatten 480 B, F6 336 B, OUTPUT 40 B; total 8,214 × 4 = 32,856 B = 32.09 KiB.
 # Connections (LeCun's): C1 6·28·28 × 26 = 122,304; S2 6·14·14 × (4 + 1) = 5,880 in the paper's
 # trainable pooling, but this preset's avgpool2d has no bias: 1,176 outputs × 4 inputs = 4,704; C3
 # 1,600 × 151 = 241,600 (the preset connects all 6 maps, not the paper's table); S4 400 × 4 = 1,600;
 # C5 120 × 401 = 48,120; F6 84 × 121 = 10,164; OUTPUT 10 × 85 = 850; total 429,342.
+
+
+def test_the_output_s_own_names_are_columns():
+    # the table's headers, and the JSON's and CSV's keys, name the same columns
+    assert render.parse_columns("Param memory,Share of params,Unshared params,Output shape") == \
+        ("only", ["memory", "share", "unshared", "shape"])
+    assert render.parse_columns("param_bytes,share_percent,activation_bytes,activation_elements") == \
+        ("only", ["memory", "share", "activation_memory", "activations"])
+    for key, (header, _, _) in render.COLUMNS.items():
+        assert render.parse_columns(header) == ("only", [key]), header
+
+
+def test_columns_given_twice_add_up(cli_run):
+    once = cli_run("lenet5", "--columns", "name,params", COLUMNS="100").stdout
+    assert cli_run("lenet5", "--columns", "name", "--columns", "params", COLUMNS="100").stdout == once
+    bad = cli_run("lenet5", "--columns", "nmae", "--columns", "params")
+    assert bad.exit_code == 2 and "unknown column 'nmae'" in bad.stderr  # the first is checked too
+
+
+def test_a_tiny_share_still_draws_a_sliver(cli_run):
+    """conv1's 9,408 of ResNet-50's 25,610,152 params is 0.037%: 0.0% to a tenth, but not nothing,
+    so an eighth of a cell; relu's 0 draws nothing."""
+    out = cli_run("resnet50", "--depth", "1", "--columns", "name,params,share", COLUMNS="100").stdout
+    rows = {line.split("│")[1].strip(): line.split("│")[3].strip() for line in out.splitlines() if line.startswith("│")}
+    assert rows["conv1"] == "▏            0.0%" and rows["relu"] == "0.0%"
+
+
+def test_markdown_on_an_ascii_stdout_draws_the_bar_with_ascii(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    out = subprocess.run([sys.executable, "-m", "paramcount", "lenet5", "--format", "markdown", "--columns",
+                          "name,share"], capture_output=True, env=env, timeout=60).stdout.decode("ascii")
+    # C5 78.0%: 7 full cells and a part, as in the table's ASCII form
+    assert "| `C5` | 78.0% #######+ |" in out and "\\u2588" not in out
+
+
+def test_list_presets_formats(cli_run):
+    got = list(csv.reader(io.StringIO(cli_run("--list-presets", "--format", "csv").stdout)))
+    assert got[0] == ["preset", "name", "params", "description"]
+    assert ["lenet5", "LeNet-5", "61706"] == got[[r[0] for r in got].index("lenet5")][:3]
+    refused = cli_run("--list-presets", "--format", "html")
+    assert refused.exit_code == 2 and refused.stdout == ""
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_explain_is_refused_where_it_has_no_place(cli_run, fmt):
+    result = cli_run("lenet5", "--explain", "--format", fmt)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == f"paramcount: error: --explain writes after a table or markdown (HTML always has it), not in {fmt}\n"
+
+
+def test_csv_activations_are_the_json_s(cli_run):
+    """In CSV, `activations` is the JSON's key (elements); bytes are `activation_memory`, and a
+    -COLUMN takes away from the CSV's own default columns."""
+    default = list(csv.reader(io.StringIO(cli_run("lenet5", "--format", "csv").stdout)))
+    assert default[0][-1] == "activations" and default[1][-1] == "4704"  # C1: 6 × 28 × 28
+    less = list(csv.reader(io.StringIO(cli_run("lenet5", "--format", "csv", "--columns", "-activations").stdout)))
+    assert less[0] == default[0][:-1]
+    both = list(csv.reader(io.StringIO(cli_run("lenet5", "--format", "csv", "--columns",
+                                               "name,activations,activation_memory").stdout)))
+    assert both[:2] == [["source", "name", "activations", "activation_bytes"], ["preset:lenet5", "C1", "4704", "18816"]]
 
 
 def test_parse_columns_named_and_changed():
@@ -70,6 +134,12 @@ def test_parse_columns_named_and_changed():
     ("name,+share", "--columns: either name the columns, or change the default set with +COLUMN and -COLUMN"),
     ("params,Params", "--columns: params is named twice"),
     ("-name,-type,-shape,-weights,-biases,-params,-unshared", "--columns: no column left"),
+    ("name,,params", "--columns: an empty item (two commas, or one at an end)"),
+    ("name,", "--columns: an empty item (two commas, or one at an end)"),
+    ("+", "--columns: + needs a column name after it (+macs)"),
+    ("-", "--columns: - needs a column name after it (-macs)"),
+    ("-macs", "--columns: -macs: not a column shown by default"),
+    ("name\x1b[31m", "--columns: unknown column 'name\\x1b[31m'"),
 ])
 def test_bad_columns_are_one_line_usage_errors(cli_run, value, message):
     result = cli_run("lenet5", "--columns", value)
@@ -88,7 +158,7 @@ def test_columns_refused_where_there_are_none(cli_run, args):
 
 
 def test_lenet5_picked_columns_exact(cli_run):
-    result = cli_run("lenet5", "--columns", "name,shape,params,macs,connections,memory,activations,share",
+    result = cli_run("lenet5", "--columns", "name,shape,params,macs,connections,memory,activation_memory,share",
                      COLUMNS="120")
     assert result.exit_code == 0, result.stderr
     table = result.stdout[:result.stdout.index("Total params:")]
@@ -119,10 +189,11 @@ def test_columns_named_outright_are_never_left_out(cli_run):
 
 
 def test_fp16_memory_column(cli_run):
-    # C5: 48,120 params × 2 bytes = 96,240 B = 93.98 KiB → 94.0 KiB; its output 120 × 2 = 240 B
-    out = cli_run("lenet5", "--columns", "name,memory,activations", "--dtype", "fp16", COLUMNS="100").stdout
+    # C5: 48,120 params × 2 bytes = 96,240 B = 93.98 KiB → 94.0 KiB; its output 120 elements × 2 = 240 B
+    out = cli_run("lenet5", "--columns", "name,memory,activations,activation_memory", "--dtype", "fp16",
+                  COLUMNS="100").stdout
     row = next(line for line in out.splitlines() if line.startswith("│ C5"))
-    assert [c.strip() for c in row.split("│")[1:-1]] == ["C5", "94.0 KiB", "240 B"]
+    assert [c.strip() for c in row.split("│")[1:-1]] == ["C5", "94.0 KiB", "120", "240 B"]
 
 
 def test_ascii_terminal_draws_the_bar_with_ascii():
@@ -255,9 +326,10 @@ def test_unknown_compute_reads_as_a_question_mark():
     text = out.getvalue()
     c1 = next(line for line in text.splitlines() if line.startswith("│ C1"))
     assert [c.strip() for c in c1.split("│")[1:-1]] == ["C1", "156", "?", "?"]
-    assert "?: not known for this model" in text
+    assert "?: not known (a layer whose compute paramcount does not model)" in text
+    assert "MACs: not known\nConnections: not known\n" in text  # the summary says so too, never 0
     md = render.to_markdown(report, picked=("only", ["name", "macs"]))
-    assert "| `C1` | ? |" in md and "- ?: not known for this model" in md
+    assert "| `C1` | ? |" in md and "- ?: not known" in md
 
 
 def test_shell_completion_of_columns():
@@ -279,9 +351,58 @@ def test_the_readme_columns_table_is_what_paramcount_prints(cli_run):
 
     result = cli_run("resnet50", "--depth", "1", "--columns", "name,shape,params,macs,memory,share", COLUMNS="100")
     pasted = _block_after("--columns name,shape,params,macs,memory,share`):")
-    assert result.stdout.startswith(pasted)
+    assert result.stdout.startswith(pasted) and pasted.endswith("┘\n")  # the whole table
     from test_docs import README
 
     section = README[README.index("### Choosing columns"):README.index("## Memory")]
     for key in list(render.COLUMNS) + list(render.CSV_ONLY):  # every column is documented there
         assert f"`{key}`" in section, key
+
+
+def test_copies_that_grow_share_a_row_and_their_activations_stay_exact():
+    """A class token repeated 3 times on [4, 8] shares one row (equal counts), yet each copy's
+    output is a row longer: 5·8 + 6·8 + 7·8 = 40 + 48 + 56 = 144 elements, not 3 × the last 56."""
+    r = analyze(load_text("input: [4, 8]\nlayers:\n  - {type: class_token, repeat: 3}\n", "s.yaml"))
+    assert len(r.layers) == 1 and r.layers[0].output_shape == (7, 8)
+    assert r.layers[0].activations() == 144
+    assert r.to_dict()["totals"]["activations"] == 144
+    assert estimate_memory(r).activation_elements == 144
+    assert render.rows(r, keys=["name", "activations"])[1] == ("Total", "144")
+    assert render.rows(r, keys=["name", "activation_memory"])[1] == ("Total", "576 B")  # 144 × 4
+
+
+def test_unprintable_compute_is_refused_like_counts(tmp_path, cli_run):
+    """Thirteen 299-digit repeats around a relu on 8 axes of 299 digits: no parameters, but its
+    other_ops and activations would have about 6,300 digits, past what Python prints (4,300)."""
+    axis = "9" * 299
+    lines = ["name: huge", f"input: [{', '.join([axis] * 8)}]", "layers:"]
+    for i in range(13):
+        pad = "  " * (i + 1)
+        lines += [f"{pad}- type: sequence", f"{pad}  repeat: {axis}", f"{pad}  layers:"]
+    lines.append("  " * 14 + "- {type: relu}")
+    (tmp_path / "huge.yaml").write_text("\n".join(lines) + "\n")
+    for fmt in ("json", "table", "html", "csv"):
+        result = cli_run(str(tmp_path / "huge.yaml"), "--format", fmt)
+        assert result.exit_code == 2 and result.stdout == ""
+        assert result.stderr.count("\n") == 1 and "would count more than 4,000 digits" in result.stderr
+
+
+def test_unknown_compute_is_null_in_the_json_and_the_schema_takes_it():
+    """Where compute is not known, the JSON says null (never 0) for every layer, node and total."""
+    jsonschema = pytest.importorskip("jsonschema")
+    from paramcount.schema import output_schema
+
+    report = _report("resnet18")
+    todo = list(report.layers)
+    while todo:
+        node = todo.pop()
+        node.compute = Compute(known=False)
+        todo += node.children
+    report.compute = Compute(known=False)
+    doc = report.to_dict()
+    jsonschema.validate(doc, output_schema())
+    keys = ("macs", "other_ops", "connections", "activations")
+    assert all(doc["totals"][k] is None for k in keys)
+    assert all(layer[k] is None for layer in doc["layers"] for k in keys)
+    nodes = [n for n in doc["tree"] if "children" in n]
+    assert nodes and all(n[k] is None for n in nodes for k in keys)

@@ -51,7 +51,7 @@ def report_of(source, depth=None):
 
 def page(*reports, depth=render.DEPTH, keys=None, explain=True):
     """The page as the CLI writes it: the head once, a section per report, the tail."""
-    title = reports[0].name if len(reports) == 1 else "paramcount"
+    title = reports[0].name if len(reports) == 1 else f"{len(reports)} specs"
     out = [html.head(title)]
     for report in reports:
         out += html.report_html(report, depth=depth, keys=keys or render.columns(report), explain=explain)
@@ -244,8 +244,8 @@ def test_unknown_compute_says_so_and_never_charts_zero():
     doc = assert_self_contained(text)
     assert "MACs not known" in text
     assert "macs" not in doc.charts and doc.charts["params"] == LENET5_PARAM_ROWS
-    assert "<dt>MACs</dt>" not in text and "MACs: 0" not in text
-    assert '<td class="n">?</td>' in text and "?: not known for this model" in text
+    assert "<div><dt>MACs</dt><dd>not known</dd></div>" in text and "MACs: 0" not in text
+    assert '<td class="n">?</td>' in text and "?: not known (a layer whose compute paramcount does not model)" in text
 
 
 def test_the_table_is_indented_folded_and_right_aligned():
@@ -291,7 +291,7 @@ def test_several_reports_are_one_page():
     text = page(report_of("lenet5"), report_of("resnet50"))
     doc = assert_self_contained(text)
     assert doc.tags.count("section") == 2 and doc.tags.count("html") == 1
-    assert "<title>paramcount - paramcount</title>" in text
+    assert "<title>2 specs - paramcount</title>" in text
     assert LENET5_PARAMS in text and RESNET50_PARAMS in text
 
 
@@ -341,8 +341,16 @@ def test_the_cli_writes_the_page():
     assert two.exit_code == 0, two.stderr
     assert two.stdout == page(report_of("lenet5"), report_of("resnet50"))
     bad = run_cli("lenet5", "-", "--format", "html", input="name: x\ninput: [3]\nlayers: [{type: nope}]\n")
-    assert bad.exit_code == 2 and bad.stdout == page(report_of("lenet5")).replace(
-        "<title>LeNet-5 - paramcount</title>", "<title>paramcount - paramcount</title>")
+    # the failed spec: a section that says so and quotes stderr's line, never a result
+    failed = ('<section class="report failed">\n<h2><code>&lt;stdin&gt;</code>: not counted</h2>\n'
+              '<ul class="problems">\n<li><code>&lt;stdin&gt;:3:17: unknown layer type &#x27;nope&#x27;</code></li>\n'
+              '</ul>\n</section>\n')
+    assert bad.exit_code == 2 and bad.stderr == "<stdin>:3:17: unknown layer type 'nope'\n"
+    assert bad.stdout == page(report_of("lenet5")).replace(
+        "<title>LeNet-5 - paramcount</title>", "<title>2 specs - paramcount</title>").replace(
+        "</main>", failed + "</main>")
+    alone = run_cli("-", "--format", "html", input="name: x\ninput: [3]\nlayers: [{type: nope}]\n")
+    assert alone.exit_code == 2 and alone.stdout == ""  # one spec: nothing on stdout
 
 
 # -- rendering in Chromium -----------------------------------------------------------------------
@@ -548,3 +556,29 @@ def test_html_a_file_name_reaches_the_page_escaped(tmp_path, stem):
         assert "<i>x" not in page and "&lt;i&gt;x&amp;amp;" in page
     else:
         assert "\\x1b" in page or "\\u202e" in page  # escaped as the other formats escape them
+
+
+def test_a_repeated_wrapper_is_charted_whole():
+    """A model that is one block run 4 times: its children describe one copy, so the chart shows the
+    block itself (×4, all its params), not two bars that add up to a quarter of the total."""
+    from paramcount import analyze, load_text
+
+    spec = ("name: repeated wrapper\ninput: [8]\nlayers:\n  - type: sequence\n    name: body\n    repeat: 4\n"
+            "    layers:\n      - {type: dense, name: a, units: 8}\n      - {type: dense, name: b, units: 8}\n")
+    report = analyze(load_text(spec, "rep.yaml"))
+    nodes, inside = html.chart_nodes(report)
+    assert inside is None and [n.name for n in nodes] == ["body"]
+    text = page(report)
+    # 4 copies × 2 layers × (8·8 + 8) = 576, all of the total
+    assert "<code>body</code> <small>sequence ×4</small>" in text and "576 <small>100.0%</small>" in text
+    assert "(inside <code>body</code>)" not in text
+
+
+def test_the_cli_passes_columns_and_depth_to_the_page():
+    out = run_cli("resnet50", "--format", "html", "--depth", "1", "--columns", "name,params,macs,share")
+    assert out.exit_code == 0, out.stderr
+    assert out.stdout == page(report_of("resnet50"), depth=1, keys=["name", "params", "macs", "share"])
+    assert '<th scope="col" class="n">MACs</th>' in out.stdout and "<th scope=\"col\" class=\"w\">Type</th>" not in out.stdout
+    refused = run_cli("resnet50", "--format", "html", "--columns", "name,copies")
+    assert refused.exit_code == 2 and refused.stdout == ""
+    assert refused.stderr.startswith("paramcount: error: --columns: copies is a CSV column")
