@@ -62,6 +62,15 @@ def exactly(nbytes, head="input: [4]\nlayers: [{type: relu}]\n"):
     return head + "x-a: [" + ("11" if room % 2 == 0 else "1") + ",1" * ((room - 1) // 2) + "]\n"
 
 
+def huge_compute():
+    axis = "9" * 299
+    lines = [f"input: [{', '.join([axis] * 8)}]", "layers:"]
+    for i in range(13):
+        pad = "  " * (i + 1)
+        lines += [f"{pad}- type: sequence", f"{pad}  repeat: {axis}", f"{pad}  layers:"]
+    return "\n".join(lines + ["  " * 14 + "- {type: relu}"]) + "\n"
+
+
 def write_50mb(path):
     with open(path, "w") as f:
         f.write("input: [4]\nlayers:\n")
@@ -126,6 +135,10 @@ CASES = [
                "layers:\n" + "  - *c\n" * 10_000, 2,
      ["{f}:4:3: the counts up to layer 'conv3d_134' hold more than 200,000 digits in all; "
       "the limit keeps output bounded"]),
+    # No parameters, but a relu's elements on 8 axes of 299 digits, times thirteen nested 299-digit
+    # repeats: its other_ops and activations would print with about 6,300 digits.
+    ("compute past what Python prints", lambda d: huge_compute(), 2,
+     ["{f}:24:19: layer 'sequence_1.0.0.0.0.0.0.0.0.0.0.0.0.0.0' would count more than 4,000 digits"]),
     ("10,000 layers of 5-digit sizes by alias",
      lambda d: "x-c: &c {type: conv3d, filters: 99999, kernel_size: 1}\n"
                "input: [99999, 9, 9, 9]\nlayers:\n" + "  - *c\n" * 10_000, 0, []),
@@ -332,7 +345,8 @@ def run_case(source, directory, fmt="json"):
 
 # A refused spec prints nothing on stdout whatever the format: one format is enough. A counted one
 # is rendered in every format, each within the same bounds.
-RUNS = [(*case, fmt) for case in CASES for fmt in (("json", "table", "markdown") if case[2] != 2 else ("json",))]
+RUNS = [(*case, fmt) for case in CASES
+        for fmt in (("json", "table", "markdown", "html") if case[2] != 2 else ("json",))]
 
 
 @pytest.mark.parametrize("name,source,status,stderr,fmt", RUNS, ids=[f"{r[0]} ({r[4]})" for r in RUNS])
