@@ -98,6 +98,10 @@ def main():
              pc + ["--format", "json", str(HERE / "llama2-70b.yaml")]),
             ("million", "paramcount --format json repeat-million.yaml (a block ×1,000,000)",
              pc + ["--format", "json", str(HERE / "repeat-million.yaml")]),
+            ("r50", "paramcount resnet50 (the table)", pc + ["resnet50"]),
+            ("r50html", "paramcount --format html resnet50 (the page)", pc + ["--format", "html", "resnet50"]),
+            ("h10k", "paramcount --format html flat10k.yaml (10,000 rows and explanations)",
+             pc + ["--format", "html", str(spec)]),
         ]
         times = {key: [] for key, _, _ in cmds}
         # Round-robin: each round runs every command once, so a noisy moment
@@ -121,6 +125,8 @@ def main():
         ("10,000 layers as JSON / bare parse", "big", "parse", 1.3),
         ("Llama-2-70B-sized / lenet5 as JSON", "llama", "json", 1.3),
         ("a million repeats / lenet5 as JSON", "million", "json", 1.3),
+        ("ResNet-50's HTML page / its table", "r50html", "r50", 1.3),
+        ("10,000-row HTML page, ms", "h10k", None, 1000),
     ]
 
     def verdict(a, b, target):

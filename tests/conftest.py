@@ -67,7 +67,8 @@ REQUIRE = "PARAMCOUNT_REQUIRE_TORCH"
 # Set before a package is first imported: Keras reads its backend once, and the oracles count on torch's.
 BEFORE_IMPORT = {"keras": {"KERAS_BACKEND": "torch"}}
 # The package each oracle file is built on.
-ORACLES = {"torch_oracle": "torch", "zoo_oracle": "torch", "compose_oracle": "torch", "keras_oracle": "keras"}
+ORACLES = {"torch_oracle": "torch", "zoo_oracle": "torch", "compose_oracle": "torch", "keras_oracle": "keras",
+           "fvcore_oracle": "fvcore"}
 
 
 def require(module_name):
@@ -106,3 +107,17 @@ def torch_oracle():
 @pytest.fixture(scope="session")
 def keras_oracle():
     return load_oracle("keras_oracle")
+
+
+def without_compute(report):
+    """`report` as an import that cannot derive compute builds it: no node's compute known (the
+    figures must then read '?', 'not known' or null, never 0). Returns the report."""
+    from paramcount.analyze import Compute
+
+    todo = list(report.layers)
+    while todo:
+        node = todo.pop()
+        node.compute = Compute(known=False)
+        todo += node.children
+    report.compute = Compute(known=False)
+    return report

@@ -22,9 +22,9 @@ import textwrap
 
 import pytest
 
-from conftest import run_cli
+from conftest import run_cli, without_compute
 from paramcount import analyze, load_text, render
-from paramcount.analyze import DTYPES, Compute, estimate_memory
+from paramcount.analyze import DTYPES, estimate_memory
 from paramcount.sources import load_preset
 
 LENET5_PICKED = textwrap.dedent("""\
@@ -314,13 +314,7 @@ def test_csv_leaf_figures_sum_to_the_totals(cli_run):
 
 def test_unknown_compute_reads_as_a_question_mark():
     """A report without compute (as an import may be) shows '?', never 0, and says what it means."""
-    report = _report("lenet5")
-    todo = list(report.layers)
-    while todo:
-        node = todo.pop()
-        node.compute = Compute(known=False)
-        todo += node.children
-    report.compute = Compute(known=False)
+    report = without_compute(_report("lenet5"))
     out = io.StringIO()
     render.print_report(out, report, width=120, picked=("only", ["name", "params", "macs", "activations"]))
     text = out.getvalue()
@@ -392,13 +386,7 @@ def test_unknown_compute_is_null_in_the_json_and_the_schema_takes_it():
     jsonschema = pytest.importorskip("jsonschema")
     from paramcount.schema import output_schema
 
-    report = _report("resnet18")
-    todo = list(report.layers)
-    while todo:
-        node = todo.pop()
-        node.compute = Compute(known=False)
-        todo += node.children
-    report.compute = Compute(known=False)
+    report = without_compute(_report("resnet18"))
     doc = report.to_dict()
     jsonschema.validate(doc, output_schema())
     keys = ("macs", "other_ops", "connections", "activations")

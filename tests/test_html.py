@@ -24,9 +24,9 @@ from html.parser import HTMLParser
 
 import pytest
 
-from conftest import run_cli
+from conftest import run_cli, without_compute
 from paramcount import html, render
-from paramcount.analyze import Compute, analyze
+from paramcount.analyze import analyze
 from paramcount.sources import load
 from paramcount.spec import load_text
 
@@ -233,13 +233,7 @@ def test_a_model_wrapped_in_one_block_charts_the_blocks_inside():
 
 
 def test_unknown_compute_says_so_and_never_charts_zero():
-    report = report_of("lenet5")
-    stack = list(report.layers)
-    while stack:  # as an ONNX import builds it: no layer's compute known
-        node = stack.pop()
-        node.compute = Compute(known=False)
-        stack += node.children
-    report.compute = Compute(known=False)
+    report = without_compute(report_of("lenet5"))
     text = page(report, keys=render.columns(report, render.parse_columns("+macs")))
     doc = assert_self_contained(text)
     assert "MACs not known" in text

@@ -387,22 +387,7 @@ def torch(onnx):
 
 @pytest.fixture(scope="module")
 def fvcore(torch):
-    require("fvcore")
-    return load_oracle_fvcore()
-
-
-def load_oracle_fvcore():
-    import importlib.util
-    import sys
-    from pathlib import Path
-
-    name = "paramcount_tests_fvcore_oracle"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parent / "fvcore_oracle.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    return load_oracle("fvcore_oracle")
 
 
 def _randomise(torch, model):

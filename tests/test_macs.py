@@ -9,9 +9,7 @@ included; `other_ops` counts elements touched by pooling, normalisation and acti
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -231,15 +229,8 @@ def test_the_summary_states_macs_flops_and_connections():
 # -- against fvcore ------------------------------------------------------------------------------
 
 def fvcore_oracle():
-    require("fvcore")
     require("torch")
-    name = "paramcount_tests_fvcore_oracle"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, TESTS / "fvcore_oracle.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    return load_oracle("fvcore_oracle")
 
 
 CONV_DENSE = {"dense", "conv1d", "conv2d", "conv3d", "conv1d_transpose", "conv2d_transpose", "conv3d_transpose",
