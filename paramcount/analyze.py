@@ -13,7 +13,7 @@ from .errors import Problem, fail, quote
 from .expr import Expr, ExprError
 from .layers import Invalid
 from .limits import (MAX_ANALYSED, MAX_COUNT_BITS, MAX_COUNT_DIGITS, MAX_NESTING, MAX_PROBLEMS, MAX_RANK,
-                     MAX_REPORT_BITS, MAX_REPORT_DIGITS,
+                     MAX_REPORT_BITS, MAX_REPORT_DIGITS, MAX_FIGURE_BITS, MAX_FIGURE_DIGITS,
                      MAX_SIZE_BITS, MAX_SIZE_DIGITS)
 from .shapes import ShapeError, product
 from .tree import Group, Leaf, Use, finish, type_of
@@ -380,22 +380,20 @@ def estimate_memory(report: "Report", dtype: str = "fp32", batch: int = 1) -> Me
     t = report.totals
     weights = dtype_bytes(t.params, dtype) if dtype != "int4" else 0
     known = getattr(report.compute, "known", True)
-    elements = 0
-    todo = [(node, 1, 1) for node in reversed(report.layers or ())]
-    while todo:  # as Report.leaves, reading only what a renderer's duck-typed node has too
-        node, times, copies = todo.pop()
-        repeat = getattr(node, "repeat", 1)
-        times, copies = times * repeat, copies * (1 if getattr(node, "shared", False) else repeat)
-        children = getattr(node, "children", None)
-        if children:
-            todo += [(c, times, copies) for c in reversed(children)]
-            continue
-        if known:  # the row's own count where analysis kept one (copies whose shapes differ)
-            acts = node.activations() if hasattr(node, "activations") else None
-            elements += (acts * (times // repeat) if acts is not None
-                         else product(node.output_shape) * times)
-        if dtype == "int4":
-            weights += _int4_bytes(node) * copies
+    # Activations: every top-level node's, as the JSON's totals count them (a composite keeps the
+    # exact sum of its copies, which may differ in shape); int4 weights: each leaf's tensors.
+    elements = sum(node.activations() for node in report.layers) if known else None
+    if dtype == "int4":
+        todo = [(node, 1) for node in reversed(report.layers or ())]
+        while todo:  # as Report.leaves, reading only what a renderer's duck-typed node has too
+            node, copies = todo.pop()
+            repeat = getattr(node, "repeat", 1)
+            copies *= 1 if getattr(node, "shared", False) else repeat
+            children = getattr(node, "children", None)
+            if children:
+                todo += [(c, copies) for c in reversed(children)]
+            else:
+                weights += _int4_bytes(node) * copies
     if not known:
         return Memory(dtype, batch, weights, None, None, None)
     activations = dtype_bytes(elements * batch, dtype)
@@ -462,7 +460,7 @@ class _Run:
     """One analysis: the file's path for errors, the budget of analyses, owners of tensors by path."""
 
     def __init__(self, path):
-        self.path, self.analysed, self.bits, self.owners = path, 0, 0, {}
+        self.path, self.analysed, self.bits, self.owners, self.figure_bits = path, 0, 0, {}, 0
         self.warnings, self.warned, self.sequence_seen, self.input_shape = [], set(), False, None
         self.repeats = {}  # path of a repeat -> [(first copy, copies)] for each run analysed once
         self.blocks = set()  # paths of composites and block uses, for a tie that names one
@@ -513,6 +511,10 @@ class _Run:
         if self.bits > MAX_REPORT_BITS:  # hundreds of digits in every row: too much to print
             self.fail(scope, mark, f"the counts up to layer {quote(node.path)} hold more than "
                                    f"{MAX_REPORT_DIGITS:,} digits in all; the limit keeps output bounded")
+        self.figure_bits += widest  # every row prints its compute and activations too
+        if self.figure_bits > MAX_FIGURE_BITS:
+            self.fail(scope, mark, f"the figures up to layer {quote(node.path)} hold more than "
+                                   f"{MAX_FIGURE_DIGITS:,} digits in all; the limit keeps output bounded")
         return node
 
 

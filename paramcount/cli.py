@@ -20,6 +20,7 @@ from .analyze import DTYPES, analyze, estimate_memory
 from .errors import PATH_LIMIT, Problem, SpecError, clean, one_line, position
 from .sources import file_text, load, load_preset, preset_dir, preset_names
 from .spec import parse_size
+from .limits import MAX_BATCH
 
 OK, OVER_BUDGET, BAD_INPUT = 0, 1, 2
 NAME_LIMIT = 80  # characters of a name or path in a message of ours
@@ -118,8 +119,21 @@ def _size(ctx, param, value):
         raise click.BadParameter(str(e), ctx, param) from None
 
 
+def _batch(ctx, param, value):
+    """--batch: a whole number from 1 to MAX_BATCH; the message quotes at most 20 characters."""
+    if value is None:
+        return None
+    text = value.strip().replace("_", "")
+    if not (text.isascii() and text.isdigit() and len(text) <= 13 and 1 <= int(text) <= MAX_BATCH):
+        shown = render.text(value, 20)
+        raise click.UsageError(f"--batch must be a whole number from 1 to {MAX_BATCH:,}, got '{shown}'")
+    return int(text)
+
+
 def _columns(ctx, param, value):
     """--columns, given once or more (each adds its items): parse_columns' reading of them all."""
+    if any(not v.strip() for v in value):
+        raise click.UsageError("--columns: an empty value; name at least one column")
     try:
         return render.parse_columns(",".join(value)) if value else None
     except ValueError as e:
@@ -385,7 +399,7 @@ Shell completion (bash; zsh and fish alike):
               help="Data type of the parameter and activation memory under the table (default fp32; int4: half "
                    "a byte, rounded up per tensor); Adam training is fp32 whatever it is. With --dtype or "
                    "--batch, the JSON has `memory`.")
-@click.option("--batch", type=click.IntRange(min=1), metavar="N",
+@click.option("--batch", callback=_batch, metavar="N",
               help="Samples per batch for the activation memory and the Adam training estimate (default 1).")
 @click.option("--max-params", metavar="SIZE", callback=_size,
               help="Exit 1 when a spec's total params exceed SIZE (61706, 60k, 1.5M, 7B, 1e8, 100_000_000).")
@@ -773,7 +787,7 @@ def _csv_rows(writer, report, printed, picked=None):
     keys = list(CSV_KEYS)
     for leaf in leaves:
         keys += [k for k in leaf if k not in keys]
-    keys = render.apply_columns(keys, picked, render.CSV_NAMES)
+    keys = [k for k in render.apply_columns(keys, picked, render.CSV_NAMES) if k != "source"]  # always first
     if not printed:
         writer.writerow(["source"] + keys)
     source = _csv_text(report.source)

@@ -41,7 +41,7 @@ main{max-width:1200px;margin:0 auto;padding:16px}
 section.report{margin:0 0 40px}
 section.report+section.report{border-top:2px solid var(--line);padding-top:24px}
 section.failed h2{color:var(--bad)}
-.problems{padding-left:20px;overflow-wrap:anywhere}
+.problems,.warnings{padding-left:20px;overflow-wrap:anywhere}
 h2{font-size:1.5rem;line-height:1.2;margin:0 0 4px;overflow-wrap:anywhere}
 h2 .input{font-size:1rem;font-weight:normal;color:var(--muted);white-space:nowrap}
 h3{font-size:1.1rem;margin:28px 0 8px}
@@ -223,6 +223,17 @@ def _totals(report):
     return "<h3>Totals</h3>\n<dl class=\"totals\">\n" + "\n".join(items) + "\n</dl>\n"
 
 
+def _warnings(report):
+    """What stderr says of the report (a dense layer on an image, an op whose compute is not known),
+    so a saved page says it too: each warning's position and message, escaped."""
+    found = list(getattr(report, "warnings", None) or ())
+    if not found:
+        return ""
+    items = "".join(f"<li><code>{_spec(f'{p.path}:{p.line}:{p.col}', 200)}</code>: {_spec(p.message, 1000)}</li>\n"
+                    for p in found)
+    return f"<h3>Warnings</h3>\n<ul class=\"warnings\">\n{items}</ul>\n"
+
+
 def chart_nodes(report):
     """The nodes a chart shows: the top level, or, while the top level is one composite that runs
     once, its children (a model wrapped in one block; a repeated one is charted whole, since its
@@ -301,7 +312,7 @@ def _charts(report):
     if compute is None or not getattr(compute, "known", True):
         out.append("<div class=\"chart-box\">\n<h3>MACs by layer or block</h3>\n"
                    "<p class=\"unknown\">MACs not known for this model: paramcount does not model the "
-                   "compute of one of its layers (an ONNX op; stderr names it).</p>\n</div>\n")
+                   "compute of one of its layers (the warnings above name it).</p>\n</div>\n")
     else:
         out.append(_chart(nodes, "MACs by layer or block" + where, lambda n: n.compute.macs,
                           compute.macs, "macs", "MACs"))
@@ -359,7 +370,7 @@ def report_html(report, depth=None, keys=None, explain=True) -> Iterator[str]:
     and MACs, the table (`keys`: its columns, default render.columns(report); `depth` levels deep,
     None: all), and, when `explain`, where every count comes from."""
     yield (f"<section class=\"report\">\n{_title(report)}{_source(report)}{_totals(report)}"
-           f"{_charts(report)}")
+           f"{_warnings(report)}{_charts(report)}")
     yield from _table(report, depth, keys)
     if explain:
         yield from _explanations(report, depth)

@@ -12,6 +12,10 @@ MAX_SIZE_BITS = 1_660  # under Python's 4,300-digit limit on printing an int; 2*
 MAX_PROBLEMS = 100  # reported from one file; then the check stops
 MAX_REPORT_DIGITS = 200_000  # in the largest count of every layer together: bounds output and memory
 MAX_REPORT_BITS = 664_386  # the same in bits: 200,000 × log2(10)
+MAX_FIGURE_DIGITS = 30_000_000  # in the widest compute figure (MACs, other ops, connections, activations)
+# of every row together: a 10,000-relu spec on 8 axes of 300 digits holds 24,000,000 (a 100 MB JSON)
+MAX_FIGURE_BITS = 99_657_843  # the same in bits: 30,000,000 × log2(10), rounded up
+MAX_BATCH = 10**12  # --batch: activation bytes stay printable (a 4,000-digit figure × 13 digits)
 MAX_NESTING = 64  # lists of layers inside composites and blocks, one inside another
 MAX_EXPR_CHARS = 200  # in one `${...}` expression; every intermediate result keeps to MAX_DIGITS
 MAX_ANALYSED = 10_000  # layer analyses in one spec, as many as a flat spec may list: a repeat whose input shape

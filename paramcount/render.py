@@ -58,7 +58,7 @@ CSV_NAMES = {"shape": "output_shape", "input": "input_shape", "unshared": "param
 CSV_DERIVED = ("param_bytes", "activation_bytes", "share_percent")
 # Columns only a CSV row has: where a leaf sits and how often it occurs (a table shows these in its
 # tree and its type cell).
-CSV_ONLY = ("path", "depth", "repeat", "copies", "tied_to")
+CSV_ONLY = ("source", "path", "depth", "repeat", "copies", "tied_to")  # source: always CSV's first
 HEADERS = tuple(COLUMNS[k][0] for k in DEFAULT_COLUMNS)
 KINDS = "ttwnnnn"
 UNKNOWN = "?"  # a figure the report does not know (an ONNX op paramcount does not model): never 0
@@ -167,6 +167,9 @@ def parse_columns(value):
         raise ValueError("--columns: name at least one column")
     if "" in items:
         raise ValueError("--columns: an empty item (two commas, or one at an end)")
+    bare = [item for item in items if item in ("+", "-")]
+    if bare:
+        raise ValueError(f"--columns: {bare[0]} needs a column name after it ({bare[0]}macs)")
     signed = [item[0] in "+-" for item in items]
     if any(signed) and not all(signed):
         raise ValueError("--columns: either name the columns, or change the default set with +COLUMN and -COLUMN")
@@ -204,7 +207,8 @@ def check_columns(picked, default, names=None, optional=()):
         absent = [k for sign, k in items if sign == "-" and (names or {}).get(k, k) not in default]
         if absent:
             raise ValueError(f"--columns: -{absent[0]}: not a column shown by default")
-    if not [k for k in apply_columns(default, picked, names) if k not in optional]:
+    left = apply_columns(default, picked, names)
+    if not (left if mode == "only" else [k for k in left if k not in optional]):
         raise ValueError("--columns: no column left")
 
 
@@ -528,9 +532,8 @@ def memory_lines(report):
     m = _attr(report, "memory", None) or estimate_memory(report)
     lines = [f"Parameter memory ({m.dtype}): {binary(m.weights_bytes)}"]
     if m.activation_elements is None:
-        onnx = str(_attr(report, "source", "")).lower().endswith(".onnx")
         t = report.totals
-        lines.append("Activation memory: not known" + (" for an ONNX model" if onnx else ""))
+        lines.append("Activation memory: not known")
         lines.append(f"Adam training (fp32): {binary(ADAM_BYTES * t.trainable + FP32_BYTES * t.non_trainable)}"
                      " + activations (not known)")
         return lines
@@ -957,5 +960,6 @@ def print_report(out, report, width=None, depth=None, wide=False, picked=None):
     # Columns named outright are all shown (text wraps instead); the default set drops to fit.
     groups = [0] * len(keys) if picked and picked[0] == "only" else [COLUMNS[k][2] for k in keys]
     print_table(out, title(report), [COLUMNS[k][0] for k in keys], body, "".join(COLUMNS[k][1] for k in keys),
-                footer=total, after=summary(report), width=width, groups=groups,
+                footer=total, after=[line.replace("`", "'") for line in summary(report)], width=width,
+                groups=groups,
                 wide=wide, max_lines=WRAP_LINES, notes=notes)

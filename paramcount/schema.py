@@ -268,8 +268,9 @@ def output_schema():
                                         "copies included; null where not known"),
         "other_ops": dict(known, description="elements touched by pooling, normalisation, activations (not MACs)"),
         "connections": dict(known, description="LeCun's connections: each output unit's inputs plus one for its bias"),
-        "activations": dict(known, description="output elements per sample (a leaf: one occurrence's; a node and "
-                                               "the totals: every occurrence, the input not included)")}
+        "activations": dict(known, description="output elements per sample (a leaf: one occurrence's, its last "
+                                               "copy's where copies sharing its row change shape; a node and the "
+                                               "totals: every occurrence exactly, the input not included)")}
     shape = {"type": "array", "items": {"type": "integer", "minimum": 1}, "description": "without the batch axis"}
     text, count = {"type": "string"}, {"type": "integer", "minimum": 1}
 

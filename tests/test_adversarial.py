@@ -71,6 +71,15 @@ def huge_compute():
     return "\n".join(lines + ["  " * 14 + "- {type: relu}"]) + "\n"
 
 
+def many_huge_rows():
+    axis, indent = "9" * 299, "      "
+    text = f"name: m\ninput: [{', '.join([axis] * 8)}]\nblocks:\n  big:\n    layers:\n"
+    for _ in range(5):
+        text += f"{indent}- type: sequence\n{indent}  repeat: {axis}\n{indent}  layers:\n"
+        indent += "    "
+    return text + f"{indent}- {{type: relu}}\nlayers:\n" + "  - {type: big}\n" * 9500
+
+
 def write_50mb(path):
     with open(path, "w") as f:
         f.write("input: [4]\nlayers:\n")
@@ -139,6 +148,11 @@ CASES = [
     # repeats: its other_ops and activations would print with about 6,300 digits.
     ("compute past what Python prints", lambda d: huge_compute(), 2,
      ["{f}:24:19: layer 'sequence_1.0.0.0.0.0.0.0.0.0.0.0.0.0.0' would count more than 4,000 digits"]),
+    # Each row under 4,000 digits, but 9,500 uses of a block of five nested 299-digit repeats
+    # around a relu on 8 axes of 299 digits: 57,000 rows of huge figures (an 816 MB JSON).
+    ("figures past the report's bound", lambda d: many_huge_rows(), 2,
+     ["{f}:15:21: in big_797 (block 'big'): the figures up to layer 'big_797.sequence_1.0.0.0.0.0.0.0' hold "
+      "more than 30,000,000 digits in all; the limit keeps output bounded"]),
     ("10,000 layers of 5-digit sizes by alias",
      lambda d: "x-c: &c {type: conv3d, filters: 99999, kernel_size: 1}\n"
                "input: [99999, 9, 9, 9]\nlayers:\n" + "  - *c\n" * 10_000, 0, []),

@@ -128,7 +128,7 @@ def test_parse_columns_named_and_changed():
 
 
 @pytest.mark.parametrize("value, message", [
-    ("", "--columns: name at least one column"),
+    ("", "--columns: an empty value; name at least one column"),
     (" , ", "--columns: name at least one column"),
     ("nmae", "--columns: unknown column 'nmae'; did you mean 'name'?"),
     ("name,+share", "--columns: either name the columns, or change the default set with +COLUMN and -COLUMN"),
@@ -394,3 +394,30 @@ def test_unknown_compute_is_null_in_the_json_and_the_schema_takes_it():
     assert all(layer[k] is None for layer in doc["layers"] for k in keys)
     nodes = [n for n in doc["tree"] if "children" in n]
     assert nodes and all(n[k] is None for n in nodes for k in keys)
+
+
+NESTED_GROWING = """\
+name: ct5
+input: [4, 3]
+layers:
+  - type: sequence
+    name: s
+    repeat: 2
+    layers:
+      - type: sequence
+        name: t
+        repeat: 3
+        layers:
+          - {type: class_token, name: tok}
+"""
+
+
+def test_nested_copies_that_grow_count_every_copy_in_memory_too():
+    """Six class tokens in a row (2 × 3 copies), each adding a [1, 3] row to a [4, 3] input: outputs
+    of 5·3, 6·3, ..., 10·3 = 15 + 18 + 21 + 24 + 27 + 30 = 135 elements. Adam: 16 × 6 tokens × 3 +
+    4 × 135 = 288 + 540 = 828 bytes."""
+    r = analyze(load_text(NESTED_GROWING, "ct5.yaml"))
+    m = estimate_memory(r)
+    assert r.to_dict()["totals"]["activations"] == m.activation_elements == 135
+    assert m.training_adam_bytes == 828
+    assert render.rows(r, depth=1, keys=["name", "activations"])[1] == ("Total", "135")

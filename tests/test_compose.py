@@ -544,3 +544,18 @@ def test_the_readme_onnx_example_is_what_paramcount_prints(tmp_path):
     assert out.returncode == 0, out.stderr
     assert out.stdout == shown
     assert "Total params: 154" in shown  # 16·8 + 8 + 8·2 + 2, as the snippet's comment derives
+    # The bilinear form: its snippet runs after the MLP's (torch and nn in scope), its output as pasted
+    # and the warning on stderr as the README quotes it.
+    later = section[section.index("A bilinear form"):]
+    snippet, table, warning = re.findall(r"```(?:python)?\n(.*?)```", later, re.S)[:3]
+    os.chdir(tmp_path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            exec("import torch\nfrom torch import nn\n" + snippet, {})
+    finally:
+        os.chdir(cwd)
+    out = subprocess.run([sys.executable, "-m", "paramcount", "bilinear.onnx"], capture_output=True, text=True,
+                         cwd=tmp_path, env={**os.environ, "COLUMNS": "100"})
+    assert out.returncode == 0 and out.stdout == table and out.stderr == warning
+    assert "Total params: 768" in table and "MACs: not known" in table  # 3 · 16 · 16, never a MACs of 0

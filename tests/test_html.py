@@ -576,3 +576,14 @@ def test_the_cli_passes_columns_and_depth_to_the_page():
     refused = run_cli("resnet50", "--format", "html", "--columns", "name,copies")
     assert refused.exit_code == 2 and refused.stdout == ""
     assert refused.stderr.startswith("paramcount: error: --columns: copies is a CSV column")
+
+
+def test_warnings_are_on_the_page():
+    """What stderr warns of is on the page too: a saved report is read without stderr."""
+    spec = "name: w\ninput: [3, 8, 8]\nlayers:\n  - {type: dense, units: 4}\n"
+    out = run_cli("-", "--format", "html", input=spec)
+    assert out.exit_code == 0
+    assert out.stderr.startswith("<stdin>:4:5: warning: dense layer 'dense_1' acts on the last axis")
+    assert ("<h3>Warnings</h3>\n<ul class=\"warnings\">\n<li><code>&lt;stdin&gt;:4:5</code>: dense layer "
+            "&#x27;dense_1&#x27; acts on the last axis of [3, 8, 8] only") in out.stdout
+    assert "<h3>Warnings</h3>" not in run_cli("lenet5", "--format", "html").stdout

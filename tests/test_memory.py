@@ -185,8 +185,11 @@ def test_json_memory_keys_and_schema():
     (["--dtype", "int3"], "Invalid value for '--dtype': 'int3' is not one of 'fp32', 'fp16', 'bf16', 'fp8', "
                           "'int8', 'int4'."),
     (["--dtype", "FP16"], "Invalid value for '--dtype'"),
-    (["--batch", "0"], "Invalid value for '--batch': 0 is not in the range x>=1."),
-    (["--batch", "two"], "Invalid value for '--batch'"),
+    (["--batch", "0"], "--batch must be a whole number from 1 to 1,000,000,000,000, got '0'"),
+    (["--batch", "two"], "--batch must be a whole number from 1 to 1,000,000,000,000, got 'two'"),
+    # past 10^12 a 4,000-digit activation figure times the batch could not be printed
+    (["--batch", "1000000000001"], "--batch must be a whole number from 1 to 1,000,000,000,000"),
+    (["--batch", "9" * 4299], "--batch must be a whole number from 1 to 1,000,000,000,000, got '9999999999999999999…'"),
 ])
 def test_a_bad_dtype_or_batch_is_a_one_line_usage_error(args, words):
     result = run_cli("lenet5", *args)
