@@ -277,10 +277,7 @@ def row_memory(node, dtype="fp32"):
     if dtype != "int4":
         return dtype_bytes(node.counts.params, dtype)
     children = _attr(node, "children", None)
-    if children:
-        one = sum(row_memory(c, dtype) for c in children)
-    else:
-        return _int4_bytes(node) * (1 if _attr(node, "shared", False) else _attr(node, "repeat", 1))
+    one = sum(row_memory(c, dtype) for c in children) if children else _int4_bytes(node)
     return one * (1 if _attr(node, "shared", False) else _attr(node, "repeat", 1))
 
 
@@ -309,16 +306,14 @@ def leaf_figure(report, leaf, copies, key):
     if key == "share_percent":
         return percent(share_tenths(leaf.one_copy()["params"] * copies, report.totals.params))[:-1]
     from .analyze import _int4_bytes, dtype_bytes
+    from .shapes import product
 
     dtype = _dtype(report)
     if key == "param_bytes":
         return _int4_bytes(leaf) if dtype == "int4" else dtype_bytes(leaf.one_copy()["params"], dtype)
     if not getattr(leaf.compute, "known", True):
         return None
-    elements = 1
-    for d in leaf.output_shape:
-        elements *= d
-    return dtype_bytes(elements, dtype)
+    return dtype_bytes(product(leaf.output_shape), dtype)
 
 
 def _dtype(report):
