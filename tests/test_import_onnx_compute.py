@@ -377,6 +377,110 @@ def test_cli_reports_onnx_compute_and_memory(onnx, tmp_path, monkeypatch):
     assert "MACs: not known\nConnections: not known\n" in out.stdout and "Activation memory: not known" in out.stdout
 
 
+def _not_known(report, text):
+    assert not report.compute.known and estimate_memory(report).activation_elements is None
+    (w,) = report.warnings
+    assert text in w.message, w.message
+
+
+def test_ceil_mode_pool_drops_a_window_that_starts_in_the_end_padding(onnx, tmp_path):
+    # MaxPool k=2, s=2, pads 1, ceil_mode on [1, 3, 5, 5]: ceil((5 + 2 - 2) / 2) + 1 = 4 windows, but the
+    # 4th starts at (4 - 1)·2 = 6 >= 5 + 1 (in the end padding): dropped, 3 a side (torch and ONNX's
+    # spec; ONNX's shape inference says 4). Windows read rows 2·o - 1 + k in [0, 5): o=0: 1, o=1: 2,
+    # o=2: 2 -> 5 pairs a side, 25 a channel, 75 reads. The 1×1 conv after: 8 × 9 outputs × 3 = 216 MACs.
+    nodes = [_node("MaxPool", ["x"], ["p"], kernel_shape=[2, 2], strides=[2, 2], pads=[1, 1, 1, 1], ceil_mode=1),
+             _node("Conv", ["p", "W"], ["y"])]
+    path = _save(onnx, tmp_path, nodes, [("x", [1, 3, 5, 5])], [("y", None)], [_init("W", [8, 3, 1, 1])])
+    report = importer.to_report(path)
+    rows = _rows(report)
+    assert rows["p"].output_shape == (1, 3, 3, 3) and _figures(rows["p"]) == (0, 75, 75)
+    assert _figures(rows["y"]) == (216, 0, 216) and _activations(report) == 27 + 72
+    # Without padding: k=1, s=3 on 6: ceil(5 / 3) + 1 = 3, the 3rd starts at 6 >= 6: 2 positions.
+    nodes = [_node("MaxPool", ["x"], ["p"], kernel_shape=[1], strides=[3], ceil_mode=1)]
+    path = _save(onnx, tmp_path, nodes, [("x", [1, 3, 6])], [("p", None)], name="p1.onnx")
+    (leaf,) = _rows(importer.to_report(path)).values()
+    assert leaf.output_shape == (1, 3, 2) and _figures(leaf) == (0, 6, 6)
+    # ceil_mode with auto_pad: not modelled, not guessed.
+    nodes = [_node("MaxPool", ["x"], ["p"], kernel_shape=[1], strides=[3], ceil_mode=1, auto_pad="SAME_UPPER")]
+    path = _save(onnx, tmp_path, nodes, [("x", [1, 2, 2])], [("p", None)], name="p2.onnx")
+    _not_known(importer.to_report(path), "node 'p' (MaxPool): ceil_mode with auto_pad SAME_UPPER is not modelled")
+
+
+def test_negative_dims_are_unknown_never_negative_counts(onnx, tmp_path):
+    from onnx import TensorProto
+
+    # An axis written as -1 ("unknown"): not a size. Axis 1: not known; axis 0, the batch: symbolic,
+    # checked against a batch of 2: x [1, 8] @ W [8, 4] = 32 MACs.
+    path = _save(onnx, tmp_path, [_node("MatMul", ["x", "W"], ["y"])], [("x", [1, -1, 8])], [("y", None)],
+                 [_init("W", [8, 4])])
+    report = importer.to_report(path)
+    _not_known(report, "input 'x' has axis 1 of no fixed size (?)")
+    path = _save(onnx, tmp_path, [_node("MatMul", ["x", "W"], ["y"], name="mm")], [("x", [-1, 8])], [("y", None)],
+                 [_init("W", [8, 4])], name="b.onnx")
+    report = importer.to_report(path)
+    assert _known(report) == (32, 0, 32) and report.input_shape == ("?", 8)
+    # An initializer with a negative dim (its bytes external, never read): a one-line error.
+    t = TensorProto(name="W", data_type=TensorProto.FLOAT, dims=[8, -4])
+    t.data_location = TensorProto.EXTERNAL
+    e = t.external_data.add()
+    e.key, e.value = "location", "w.bin"
+    path = _save(onnx, tmp_path, [_node("MatMul", ["x", "W"], ["y"])], [("x", [1, 8])], [("y", None)], [t],
+                 name="n.onnx")
+    with pytest.raises(Exception, match=r"initializer 'W' has a negative size in its dims \[8, -4\]"):
+        importer.to_report(path)
+
+
+def test_conv_transpose_same_output_is_input_times_stride(onnx, tmp_path):
+    # ONNX's spec: with auto_pad SAME the output is input × stride (inference ignores auto_pad).
+    # x [1, 2, 4, 4], W [2, 3, 3, 3], stride 2, dilation 3, output_padding 1: output 8 a side (not 9).
+    # Total padding 2·3 + 1 + (3 - 1)·3 + 1 - 8 = 6, 3 before (SAME_UPPER). MACs: 32 inputs × 3 × 9 = 864.
+    # Output rows 2·i - 3 + 3·k in [0, 8): i=0: 2; i=1: 2; i=2: 3; i=3: 2 -> 9 pairs, 81 a channel pair,
+    # × 2 × 3 = 486. The 1×1 conv after: 4 × 64 outputs × 3 = 768 MACs (on 9×9: 972).
+    nodes = [_node("ConvTranspose", ["x", "W"], ["ct"], kernel_shape=[3, 3], strides=[2, 2], dilations=[3, 3],
+                   output_padding=[1, 1], auto_pad="SAME_UPPER"), _node("Conv", ["ct", "W2"], ["y"])]
+    path = _save(onnx, tmp_path, nodes, [("x", [1, 2, 4, 4])], [("y", None)],
+                 [_init("W", [2, 3, 3, 3]), _init("W2", [4, 3, 1, 1])], opset=19)
+    rows = _rows(importer.to_report(path))
+    assert rows["ct"].output_shape == (1, 3, 8, 8) and _figures(rows["ct"]) == (864, 0, 486)
+    assert _figures(rows["y"]) == (768, 0, 768)
+    # k=1, s=3 on 7: output 21, total padding 3·6 + 1 - 21 = -2: output no input reaches: not known.
+    nodes = [_node("ConvTranspose", ["x", "W"], ["ct"], kernel_shape=[1, 1], strides=[3, 3], auto_pad="SAME_UPPER")]
+    path = _save(onnx, tmp_path, nodes, [("x", [1, 2, 7, 7])], [("ct", None)], [_init("W", [2, 3, 1, 1])],
+                 opset=19, name="c2.onnx")
+    _not_known(importer.to_report(path), "node 'ct' (ConvTranspose): its output [21, 21] is larger than its input")
+
+
+@pytest.mark.parametrize("case", ["channels", "stride0", "dilation0", "kernel_rank", "ssa"])
+def test_a_graph_no_runtime_would_run_is_not_known(onnx, tmp_path, case):
+    # Declared shapes are not taken where ONNX's shape inference refuses a default-domain node.
+    conv = lambda **kw: _node("Conv", ["x", "K"], ["y"], **kw)  # noqa: E731
+    nodes, x, y, why = {
+        "channels": ([conv()], [1, 5, 8, 8], [1, 4, 6, 6],
+                     "its input has 5 channels where its weight [4, 3, 3, 3] and group 1 take 3"),
+        "stride0": ([conv(strides=[0, 0])], [1, 3, 8, 8], [1, 4, 6, 6], "ONNX's shape inference refuses it"),
+        "dilation0": ([conv(dilations=[0, 0])], [1, 3, 8, 8], [1, 4, 8, 8], "ONNX's shape inference refuses it"),
+        "kernel_rank": ([_node("MaxPool", ["x"], ["y"], kernel_shape=[3])], [1, 3, 8, 8], [1, 3, 6, 8],
+                        "node 'y' (MaxPool): ONNX's shape inference refuses it"),
+        "ssa": ([_node("Relu", ["x"], ["h"], name="a"), _node("Sigmoid", ["x"], ["h"], name="b"),
+                 _node("Tanh", ["h"], ["y"], name="c")], [1, 4], [1, 4], "node 'b' writes 'h', which node 'a' writes too"),
+    }[case]
+    path = _save(onnx, tmp_path, nodes, [("x", x)], [("y", y)], [_init("K", [4, 3, 3, 3])] if case != "ssa" else [])
+    _not_known(importer.to_report(path), why)
+
+
+@pytest.mark.parametrize("x, node, why", [
+    ([1, 0, 8], "mm", "input 'x' has axis 1 of size 0 ([1, 0, 8])"),
+    ([0, 5, 8], "mm", "input 'x' has axis 0 of size 0 ([0, 5, 8])"),
+    ([1, 3, 2, 2], "conv", "node 'y' (Conv): 'y' has an axis of size 0 ([1, 4, 0, 0])"),
+])
+def test_zero_size_axes_are_not_known(onnx, tmp_path, x, node, why):
+    # A 3×3 kernel on 2×2 without padding: (2 - 3) // 1 + 1 = 0 positions (torch refuses it).
+    n, w = (_node("MatMul", ["x", "W"], ["y"]), _init("W", [8, 4])) if node == "mm" else \
+        (_node("Conv", ["x", "W"], ["y"]), _init("W", [4, 3, 3, 3]))
+    path = _save(onnx, tmp_path, [n], [("x", x)], [("y", None)], [w])
+    _not_known(importer.to_report(path), why)
+
+
 # -- against torch: fvcore and paramcount's own figures ------------------------------------------
 
 
@@ -621,3 +725,20 @@ def test_dynamo_export_counts_the_same_macs(torch, torch_oracle, tmp_path):
         warnings.simplefilter("ignore")
         dynamo = _known(_export(torch, model, x, tmp_path / "dynamo.onnx", dynamo=True))
     assert dynamo[0] == legacy[0] == 555_584
+
+
+def test_ceil_mode_pool_exported_equals_torch_and_fvcore(torch, fvcore, tmp_path):
+    # torch's pool gives 3×3 on 5×5 (k=2, s=2, pad 1, ceil_mode): the conv after runs on 3×3, as fvcore
+    # and paramcount's spec count it: 8 × 9 × 3 = 216 MACs, bias 72: 288 connections; activations 27 + 72.
+    nn = torch.nn
+    model = _randomise(torch, nn.Sequential(nn.MaxPool2d(2, 2, 1, ceil_mode=True), nn.Conv2d(3, 8, 1)))
+    x = torch.randn(1, 3, 5, 5)
+    assert tuple(model(x).shape) == (1, 8, 3, 3)
+    for kw in ({}, {"dynamo": True}):
+        report = _export(torch, model, x, tmp_path / "ceil.onnx", **kw)
+        macs, other, conn = _known(report)
+        assert (macs, other, conn) == (216, 75, 75 + 288) and macs == _fvcore_macs(fvcore, model, x)
+        assert _activations(report) == 99
+    spec = _spec("input: [3, 5, 5]\nlayers:\n  - {type: maxpool2d, kernel_size: 2, stride: 2, padding: 1, "
+                 "ceil_mode: true}\n  - {type: conv2d, filters: 8, kernel_size: 1}\n")
+    assert spec.compute.macs == 216 and estimate_memory(spec).activation_elements == 99

@@ -190,13 +190,14 @@ def _load(path):
 
 
 def _dims_of(type_proto):
-    """A value's shape: ints, symbolic names, '?' for unknown; None without a shape."""
+    """A value's shape: ints, symbolic names, '?' for unknown (a negative size too: some exporters
+    write -1 for "unknown"); None without a shape."""
     if not type_proto.HasField("tensor_type") or not type_proto.tensor_type.HasField("shape"):
         return None
     dims = []
     for d in type_proto.tensor_type.shape.dim:
         if d.HasField("dim_value"):
-            dims.append(d.dim_value)
+            dims.append(d.dim_value if d.dim_value >= 0 else "?")
         elif d.HasField("dim_param") and d.dim_param:
             dims.append(d.dim_param)
         else:
@@ -295,6 +296,9 @@ def _count(onnx, model, path):
             if src in inits:
                 uses.setdefault(src, []).append((i, n.op_type, k if k < len(n.input) else None, n))
 
+    for tname, t in inits.items():
+        if any(d < 0 for d in t.dims) or t.size < 0:
+            fail(path, None, f"initializer {quote(tname)} has a negative size in its dims {_show(t.dims)}")
     for tname, t in inits.items():
         found = uses.get(tname)
         if not found:
@@ -405,9 +409,11 @@ def _batch(inputs):
             raise _Unknown(f"input {quote(vi.name)} has no shape")
         if not dims:
             continue
-        for k, d in enumerate(dims[1:], 1):
-            if not isinstance(d, int):
+        for k, d in enumerate(dims):
+            if k and not isinstance(d, int):
                 raise _Unknown(f"input {quote(vi.name)} has axis {k} of no fixed size ({d})")
+            if d == 0:
+                raise _Unknown(f"input {quote(vi.name)} has axis {k} of size 0 ({_show(dims)})")
         if first is None:
             first, seen = dims[0], vi.name
         elif dims[0] != first and not (isinstance(first, str) and isinstance(dims[0], str)):  # symbols: dynamic
@@ -444,6 +450,7 @@ def _propagate(onnx, model, inputs, batch, declared):
     if declared:
         for vi in list(graph.value_info) + list(graph.output):
             fallback[vi.name] = vi.type
+    refused = {}  # output name -> why ONNX's shape inference refuses the default-domain node writing it
 
     def value(name):
         if name not in values and name in inits:
@@ -480,19 +487,27 @@ def _propagate(onnx, model, inputs, batch, declared):
                 start, end = a.get("start", 0), a.get("end", len(dims))
                 keep(n.output[0], _np().array(dims[start:end], dtype="int64"))
                 continue
-        try:
-            if has_graphs or any(i not in types for i in n.input if i):
-                raise LookupError
-            schema = defs.get_schema(n.op_type, max_inclusive_version=opsets.get(domain, 1), domain=domain)
-            data = {i: numpy_helper.from_array(value(i), i) for i in n.input if i and value(i) is not None}
-            out = shape_inference.infer_node_outputs(schema, n, {i: types[i] for i in n.input if i}, data,
-                                                     opset_imports=list(model.opset_import),
-                                                     ir_version=model.ir_version or 3)
-            types.update(out)
-        except Exception:  # no schema (a custom domain), a subgraph, an input of no known type, a refusal
-            pass
-        for o in n.output:
-            if o and o not in types and o in fallback:
+        if not has_graphs and all(i in types for i in n.input if i):
+            try:
+                data = {i: numpy_helper.from_array(value(i), i) for i in n.input if i and value(i) is not None}
+            except Exception:  # a value numpy cannot hand back as a tensor: inferred without it
+                data = {}
+            try:
+                schema = defs.get_schema(n.op_type, max_inclusive_version=opsets.get(domain, 1), domain=domain)
+                out = shape_inference.infer_node_outputs(schema, n, {i: types[i] for i in n.input if i}, data,
+                                                         opset_imports=list(model.opset_import),
+                                                         ir_version=model.ir_version or 3)
+                types.update(out)
+                _correct(onnx, n, types)
+            except Exception as e:  # no schema (a custom domain), or a refusal: a file no runtime would run
+                if domain == "":
+                    why = (str(e).strip().splitlines() or [type(e).__name__])[-1].strip()
+                    for o in n.output:
+                        if o:
+                            types.pop(o, None)
+                            refused[o] = why[:200]
+        for o in n.output:  # a custom op's output: as the file declares it
+            if o and o not in types and o in fallback and domain != "":
                 types[o] = fallback[o]
         # A constant computed from small constants (shape arithmetic): evaluated, for what reads it.
         ins = [i for i in n.input if i]
@@ -507,7 +522,91 @@ def _propagate(onnx, model, inputs, batch, declared):
                         keep(name, _np().asarray(array))
             except Exception:  # the reference implementation refuses it: its inferred type stays
                 pass
-    return {name: _dims_of(t) for name, t in types.items()}
+    dims = _Dims((name, _dims_of(t)) for name, t in types.items())
+    dims.refused = refused
+    return dims
+
+
+class _Dims(dict):
+    """Value name -> dims, and `refused`: output name -> why shape inference refused its node."""
+
+    refused = {}
+
+
+def _spatial(a, x, nsp):
+    """A convolution's or pool's (strides, dilations, begin pads, end pads) over `nsp` spatial axes,
+    checked: ranks that fit and strides and dilations of at least 1 (raises _Unknown)."""
+    strides = list(a.get("strides") or [1] * nsp)
+    dil = list(a.get("dilations") or [1] * nsp)
+    pads = list(a.get("pads") or [0] * (2 * nsp))
+    if len(strides) != nsp or len(dil) != nsp or len(pads) != 2 * nsp:
+        raise _Unknown(f"its strides, dilations or pads do not fit its {nsp} spatial axes")
+    if min(strides + dil, default=1) < 1 or min(pads, default=0) < 0:
+        raise _Unknown("a stride or dilation below 1, or a negative pad")
+    return strides, dil, pads[:nsp], pads[nsp:]
+
+
+def _ceil_pool(a, x):
+    """A pool's output spatial sizes with ceil_mode=1 (explicit pads): as ONNX's spec and torch have
+    it, a window that would start in the end padding is dropped. Raises _Unknown where not exact."""
+    kernel = list(a.get("kernel_shape") or [])
+    nsp = len(x) - 2
+    if len(kernel) != nsp or min(kernel, default=1) < 1:
+        raise _Unknown(f"its kernel_shape {_show(kernel)} does not fit its {nsp} spatial axes")
+    if a.get("auto_pad", "NOTSET") not in ("NOTSET", ""):
+        raise _Unknown(f"ceil_mode with auto_pad {a['auto_pad']} is not modelled")
+    strides, dil, begin, end = _spatial(a, x, nsp)
+    outs = []
+    for n, k, s, d, pb, pe in zip(x[2:], kernel, strides, dil, begin, end):
+        span = n + pb + pe - ((k - 1) * d + 1)
+        if span < 0:
+            raise _Unknown("its window is larger than its padded input")
+        o = -(-span // s) + 1
+        if (o - 1) * s >= n + pb:
+            o -= 1
+        outs.append(o)
+    return outs
+
+
+def _correct(onnx, n, types):
+    """Where ONNX's shape inference departs from the spec, the output's shape as the spec gives it: a
+    pool with ceil_mode=1 (inference keeps windows that start in the end padding) and a ConvTranspose
+    with auto_pad SAME (inference ignores it: the spec's output is input × stride). Where the spec's
+    size cannot be told, the output's shape is dropped (and the node's figures say why)."""
+    from onnx import helper
+
+    if n.domain not in _DEFAULT_DOMAINS or not n.output or not n.output[0] or not n.input:
+        return
+    a = _attrs(onnx, n)
+    pool = n.op_type in _POOLS and a.get("ceil_mode", 0)
+    same = n.op_type == "ConvTranspose" and a.get("auto_pad") in ("SAME_UPPER", "SAME_LOWER") and \
+        "output_shape" not in a
+    if not (pool or same):
+        return
+    out = n.output[0]
+    x = _dims_of(types[n.input[0]]) if n.input[0] in types else None
+    y = _dims_of(types[out]) if out in types else None
+    try:
+        if x is None or y is None or len(x) < 3 or len(y) != len(x) or \
+                not all(isinstance(d, int) for d in x[2:]):
+            raise _Unknown("")
+        if pool:
+            sizes = _ceil_pool(a, x)
+        else:
+            strides = list(a.get("strides") or [1] * (len(x) - 2))
+            if len(strides) != len(x) - 2:
+                raise _Unknown("")
+            sizes = [d * s for d, s in zip(x[2:], strides)]
+    except _Unknown:
+        for o in n.output:
+            types.pop(o, None)
+        return
+    for o in n.output:  # MaxPool's indices too
+        if o in types:
+            dims = _dims_of(types[o])
+            if dims is not None and len(dims) == len(x):
+                elem = types[o].tensor_type.elem_type
+                types[o] = helper.make_tensor_type_proto(elem, list(dims[:2]) + sizes)
 
 
 def _np():
@@ -527,6 +626,8 @@ def _attrs(onnx, node):
 def _int_dims(dims, name):
     if dims is None or not all(isinstance(d, int) for d in dims):
         raise _Unknown(f"the shape of {quote(name)} is not known" + (f" ({_show(dims)})" if dims else ""))
+    if 0 in dims:  # an empty tensor: no runtime computes a model on one (a kernel larger than its input)
+        raise _Unknown(f"{quote(name)} has an axis of size 0 ({_show(dims)})")
     return tuple(dims)
 
 
@@ -575,9 +676,14 @@ def _node_figures(onnx, n, dims, const, producer):
     outputs = [o for o in n.output if o]
     if not outputs:
         raise _Unknown("it has no output")
+    refused = getattr(dims, "refused", {}).get(outputs[0])
+    if refused is not None:  # a file no runtime would run; its declared shapes are not taken on trust
+        raise _Unknown(f"ONNX's shape inference refuses it ({refused})")
+    a = _attrs(onnx, n)
+    if op in _POOLS and a.get("ceil_mode", 0) and n.input:  # why its output's shape was dropped, if it was
+        _ceil_pool(a, _int_dims(dims.get(n.input[0]), n.input[0]))
     out = _int_dims(dims.get(outputs[0]), outputs[0])
     y = _product(out)
-    a = _attrs(onnx, n)
     arg = lambda k: n.input[k] if len(n.input) > k else ""  # noqa: E731
     shape = lambda k: _int_dims(dims.get(arg(k)), arg(k))  # noqa: E731
     witness = 0
@@ -612,19 +718,25 @@ def _node_figures(onnx, n, dims, const, producer):
         other = (y if a.get("alpha", 1.0) != 1.0 else 0) + (y if bias and a.get("beta", 1.0) != 1.0 else 0)
     elif op == "Conv":
         x, w = shape(0), shape(1)
-        kernel = list(a.get("kernel_shape") or w[2:])
+        kernel = _check_conv(a, x, w, x[1], w[1] * a.get("group", 1))
         dil = list(a.get("dilations") or [1] * len(kernel))
         macs = y * _product(w[1:])
         conn = out[0] * out[1] * w[1] * _windows(a, x, out, kernel, dil) + (y if arg(2) else 0)
         other = 0
     elif op == "ConvTranspose":
         x, w = shape(0), shape(1)
+        _check_conv(a, x, w, x[1], w[0])
         macs = _product(x) * _product(w[1:])
         conn = x[0] * x[1] * w[1] * _scatter_pairs(a, x, out, w) + (y if arg(2) else 0)
         other = 0
     elif op in _POOLS:
         x = shape(0)
-        kernel = list(a["kernel_shape"])
+        kernel = list(a.get("kernel_shape") or [])
+        if len(x) < 3 or len(kernel) != len(x) - 2 or min(kernel) < 1:
+            raise _Unknown(f"its kernel_shape {_show(kernel)} does not fit its input {_show(x)}")
+        _spatial(a, x, len(kernel))
+        if a.get("ceil_mode", 0) and list(out[2:]) != _ceil_pool(a, x):
+            raise _Unknown("its output's size is not the one ceil_mode gives")
         dil = list(a.get("dilations") or [1] * len(kernel))
         macs = 0
         other = conn = x[0] * x[1] * _windows(a, x, out, kernel, dil)
@@ -646,6 +758,23 @@ def _node_figures(onnx, n, dims, const, producer):
     else:
         raise _Unknown(f"{op} is not modelled")
     return macs, other, conn, y, witness
+
+
+def _check_conv(a, x, w, channels, expected):
+    """A Conv's or ConvTranspose's shapes and attributes that fit together (raises _Unknown): input and
+    weight of one rank, its input channels what the weight and group take, a kernel_shape matching
+    the weight, strides, dilations and pads one per spatial axis, none below 1 (pads below 0)."""
+    group = a.get("group", 1)
+    if len(x) < 3 or len(w) != len(x) or group < 1:
+        raise _Unknown(f"its input {_show(x)}, weight {_show(w)} and group {group} do not fit together")
+    if channels != expected or channels % group:
+        raise _Unknown(f"its input has {channels} channels where its weight {_show(w)} and group {group} "
+                       f"take {expected}")
+    kernel = list(a.get("kernel_shape") or w[2:])
+    if kernel != list(w[2:]):
+        raise _Unknown(f"its kernel_shape {_show(kernel)} is not its weight's {_show(w[2:])}")
+    _spatial(a, x, len(x) - 2)
+    return kernel
 
 
 def _bias(n, dims, const, producer, out):
@@ -681,7 +810,8 @@ def _scatter_pairs(a, x, out, w):
         total = [s * (n - 1) + e + (k - 1) * d + 1 - o for n, o, k, s, d, e in zip(x[2:], out[2:], kernel, strides,
                                                                                    dil, extra)]
         if min(total) < 0:
-            raise _Unknown("its output is larger than its input reaches")
+            raise _Unknown(f"its output {_show(out[2:])} is larger than its input reaches (padding that "
+                           "adds output no input reaches is not modelled)")
         begin = [t // 2 if auto == "SAME_UPPER" else t - t // 2 for t in total]
     elif auto == "VALID":
         begin = [0] * nsp
@@ -726,6 +856,14 @@ def _compute(onnx, model, node_const):
         times = batch if isinstance(batch, int) else 2
         check = (times, _propagate(onnx, model, inputs, None if isinstance(batch, int) else 2, isinstance(batch, int)))
     result.dims = one
+    written = {}  # SSA: each value written once, by one node, and never an input's or initializer's name
+    for index, n in enumerate(graph.node):
+        for o in n.output:
+            if o and (o in written or o in inits or any(o == vi.name for vi in inputs)):
+                result.reasons.append((None, f"node {quote(n.name or n.op_type)} writes {quote(o)}, which "
+                                              + ("node " + quote(graph.node[written[o]].name or o) + " writes too"
+                                                 if o in written else "the graph already holds")))
+            written.setdefault(o, index)
     for index, (n, c) in enumerate(zip(graph.node, flags)):
         if c:
             result.figures.append((0, 0, 0))
