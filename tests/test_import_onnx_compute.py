@@ -481,6 +481,24 @@ def test_zero_size_axes_are_not_known(onnx, tmp_path, x, node, why):
     _not_known(importer.to_report(path), why)
 
 
+@pytest.mark.parametrize("batch", ["N", 1, 2])
+def test_work_on_a_tensor_built_from_the_input_shape_is_per_sample(onnx, tmp_path, batch):
+    # z = zeros(x.shape[0], 8) (Shape, Slice, Concat, ConstantOfShape: torch's first state of a cell),
+    # then z @ W [8, 3] and x [·, 4] @ V [4, 3], added. z's size follows the batch: its work runs per
+    # sample and is counted (not folded as a constant): 3 × 8 + 3 × 4 = 36 MACs and connections; the
+    # Add: 3 other ops (no bias: neither operand is a constant). Activations: z 8, zW 3, xV 3, y 3 = 17.
+    nodes = [_node("Shape", ["x"], ["s"]), _node("Slice", ["s", "zero", "one"], ["b"]),
+             _node("Concat", ["b", "eight"], ["shp"], axis=0), _node("ConstantOfShape", ["shp"], ["z"]),
+             _node("MatMul", ["z", "W"], ["zw"]), _node("MatMul", ["x", "V"], ["xv"]),
+             _node("Add", ["xv", "zw"], ["y"])]
+    path = _save(onnx, tmp_path, nodes, [("x", [batch, 4])], [("y", None)],
+                 [_ints("zero", [0]), _ints("one", [1]), _ints("eight", [8]), _init("W", [8, 3]), _init("V", [4, 3])])
+    report = importer.to_report(path)
+    assert _known(report) == (36, 3, 36) and _activations(report) == 17
+    rows = _rows(report)
+    assert _figures(rows["zw"]) == (24, 0, 24) and rows["z"].output_shape == (1, 8)
+
+
 # -- against torch: fvcore and paramcount's own figures ------------------------------------------
 
 
@@ -742,3 +760,26 @@ def test_ceil_mode_pool_exported_equals_torch_and_fvcore(torch, fvcore, tmp_path
     spec = _spec("input: [3, 5, 5]\nlayers:\n  - {type: maxpool2d, kernel_size: 2, stride: 2, padding: 1, "
                  "ceil_mode: true}\n  - {type: conv2d, filters: 8, kernel_size: 1}\n")
     assert spec.compute.macs == 216 and estimate_memory(spec).activation_elements == 99
+
+
+def test_unrolled_gru_cell_counts_its_first_step_on_zeros(torch, tmp_path):
+    # nn.GRUCell with no state starts from zeros(B, H), built from Shape(x) at a dynamic batch: the first
+    # step's W_hh product runs per sample. 3 steps × 3 gates × 8 units × (12 + 8) = 1,440 MACs, as
+    # paramcount's gru (it was 1,248: the first step's 3 × 8 × 8 = 192 folded as a constant).
+    nn = torch.nn
+
+    class Unroll(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c = nn.GRUCell(12, 8)
+
+        def forward(self, x):
+            h = None
+            for t in range(x.shape[1]):
+                h = self.c(x[:, t], h)
+            return h
+
+    model = _randomise(torch, Unroll())
+    report = _export(torch, model, torch.randn(1, 3, 12), tmp_path / "cell.onnx", input_names=["x"],
+                     dynamic_axes={"x": {0: "N"}})
+    assert _known(report)[0] == 1_440 == _spec("input: [3, 12]\nlayers:\n  - {type: gru, hidden_size: 8}\n").compute.macs

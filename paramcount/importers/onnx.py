@@ -354,7 +354,8 @@ _DEFAULT_DOMAINS = ("", "ai.onnx")
 # Ops that only move, select or retype values: no work counted (paramcount's flatten, reshape, permute,
 # select, dropout). Gather-like ops with a constant table are lookups (paramcount's embedding).
 _MOVES = frozenset({"Flatten", "Reshape", "Transpose", "Concat", "Squeeze", "Unsqueeze", "Identity", "Dropout",
-                    "Split", "Slice", "Expand", "Tile", "Pad", "Cast", "CastLike", "DepthToSpace", "SpaceToDepth"})
+                    "Split", "Slice", "Expand", "Tile", "Pad", "Cast", "CastLike", "DepthToSpace", "SpaceToDepth",
+                    "ConstantOfShape"})
 _LOOKUPS = frozenset({"Gather", "GatherElements", "GatherND"})
 # Elementwise ops: one operation per output element (activations, arithmetic, comparisons, softmax).
 _ELEMENTWISE = frozenset({
@@ -384,14 +385,16 @@ def _show(dims):
     return "[" + ", ".join(str(d) for d in dims) + "]"
 
 
-def _constants(graph, inits):
+def _constants(graph, inits, varying=frozenset()):
     """Which nodes compute constants: their values do not depend on the input's values (initializers,
-    `Constant`s, `Shape` and `Size` of anything, and what is computed from those alone). A list of
-    bools in graph order, and the set of constant value names."""
+    `Constant`s, `Shape` and `Size` of anything, and what is computed from those alone), and their
+    size not on the batch (`varying`: outputs whose size does, as torch's `zeros(x.shape[0], H)`: work
+    per sample). A list of bools in graph order, and the set of constant value names."""
     const, flags = set(inits), []
     for n in graph.node:
         inner, _ = _subgraph_inputs(n)
-        c = n.op_type in ("Shape", "Size") or all(i in const for i in list(n.input) + inner if i)
+        c = n.op_type in ("Shape", "Size") or (all(i in const for i in list(n.input) + inner if i)
+                                               and not any(o in varying for o in n.output))
         flags.append(c)
         if c:
             const.update(o for o in n.output if o)
@@ -827,10 +830,11 @@ class _Compute:
     """Per node (graph order): (macs, other_ops, connections) for one sample, or None where not known;
     per node the shapes of its outputs for one sample; and why, where something is not known."""
 
-    __slots__ = ("figures", "dims", "reasons", "batch")
+    __slots__ = ("figures", "dims", "reasons", "batch", "flags", "const", "biases")
 
     def __init__(self):
         self.figures, self.dims, self.reasons, self.batch = [], {}, [], None
+        self.flags, self.const, self.biases = [], set(), set()
 
 
 def _compute(onnx, model, node_const):
@@ -840,6 +844,7 @@ def _compute(onnx, model, node_const):
     inputs = [vi for vi in graph.input if vi.name not in inits]
     flags, const = node_const
     result = _Compute()
+    result.flags, result.const = flags, const
     producer = {o: n.op_type for n in graph.node for o in n.output if o}
     try:
         batch = _batch(inputs)
@@ -856,6 +861,30 @@ def _compute(onnx, model, node_const):
         times = batch if isinstance(batch, int) else 2
         check = (times, _propagate(onnx, model, inputs, None if isinstance(batch, int) else 2, isinstance(batch, int)))
     result.dims = one
+    # Constants computed from the input's shape whose size follows the batch (torch's zeros(B, H) for
+    # a cell's first state, and what is computed from it): work per sample, counted as rows.
+    derived = set()
+    for n, c in zip(graph.node, flags):
+        if c and (n.op_type in ("Shape", "Size") or any(i in derived for i in n.input if i)):
+            derived.update(o for o in n.output if o)
+    suspects = [(i, n) for i, (n, c) in enumerate(zip(graph.node, flags))
+                if c and n.op_type not in ("Shape", "Size") and any(o in derived for o in n.output)]
+    if suspects:
+        other = check[1] if check is not None else _propagate(onnx, model, inputs, 2, False)
+        varying = set()
+        for i, n in suspects:
+            for o in n.output:
+                a, b = one.get(o), other.get(o)
+                if not o or a is None or not all(isinstance(d, int) for d in a):
+                    continue
+                if b is None or not all(isinstance(d, int) for d in b):
+                    result.reasons.append((None, f"node {quote(n.name or o)} ({n.op_type}) computes {quote(o)} "
+                                                 "from the input's shape, and its size at another batch is not known"))
+                elif _product(a) != _product(b):
+                    varying.add(o)
+        if varying:
+            flags, const = _constants(graph, inits, varying)
+            result.flags, result.const = flags, const
     written = {}  # SSA: each value written once, by one node, and never an input's or initializer's name
     for index, n in enumerate(graph.node):
         for o in n.output:
@@ -904,6 +933,7 @@ def to_report(path, max_params=None):
     inits = {t.name for t in graph.initializer} | {s.values.name for s in graph.sparse_initializer}
     flags, const = _constants(graph, inits)
     comp = _compute(onnx, model, (flags, const))
+    flags, const = comp.flags, comp.const
     readers = {}  # value name -> indices of the nodes that read it (a subgraph's outer names too)
     for i, n in enumerate(graph.node):
         inner, _ = _subgraph_inputs(n)
