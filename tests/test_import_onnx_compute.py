@@ -195,9 +195,10 @@ def test_mlp_per_sample_whatever_the_batch(onnx, tmp_path, batch):
     # Rows show one sample's shapes: the batch axis stays, at 1; the title keeps the file's input.
     assert [leaf.output_shape for leaf in rows.values()] == [(1, 8), (1, 8), (1, 8), (1, 2)]
     assert report.input_shape == ((batch if batch is not None else "?"), 16)
-    assert _activations(report) == 8 + 8 + 8 + 2
+    # Activations: mm 8, the bias Add none (one layer with mm: paramcount's dense), relu 8, fc 2.
+    assert _activations(report) == 8 + 0 + 8 + 2
     m = estimate_memory(report, "fp32", 3)
-    assert (m.activation_elements, m.activation_bytes) == (26, 26 * 3 * 4)
+    assert (m.activation_elements, m.activation_bytes) == (18, 18 * 3 * 4)
     assert not report.warnings
     # paramcount's own dense layers: the same three figures.
     assert (c.macs, c.other_ops, c.connections) == _spec_figures(
@@ -361,12 +362,12 @@ def test_cli_reports_onnx_compute_and_memory(onnx, tmp_path, monkeypatch):
     assert out.exit_code == 0 and out.stderr == ""
     lines = out.stdout.splitlines()
     assert "MACs: 144; FLOPs = 2 × MACs" in lines and "Connections: 154" in lines
-    # 26 activation elements × 2 bytes = 52 B per sample, 104 B for two.
-    assert "Activation memory (fp16): 52 B per sample, 104 B for a batch of 2" in lines
+    # 18 activation elements (the bias Add's none) × 2 bytes = 36 B per sample, 72 B for two.
+    assert "Activation memory (fp16): 36 B per sample, 72 B for a batch of 2" in lines
     import json
 
     doc = json.loads(run_cli("mlp.onnx", "--json", "--batch", "2").stdout)
-    assert doc["totals"]["macs"] == 144 and doc["memory"]["activation_elements"] == 26
+    assert doc["totals"]["macs"] == 144 and doc["memory"]["activation_elements"] == 18
     assert [layer["output_shape"] for layer in doc["layers"]] == [[1, 8], [1, 8], [1, 8], [1, 2]]
 
     nodes = [_node("Einsum", ["x", "x"], ["y"], name="ein", equation="bi,bj->bij")]
@@ -497,6 +498,22 @@ def test_work_on_a_tensor_built_from_the_input_shape_is_per_sample(onnx, tmp_pat
     assert _known(report) == (36, 3, 36) and _activations(report) == 17
     rows = _rows(report)
     assert _figures(rows["zw"]) == (24, 0, 24) and rows["z"].output_shape == (1, 8)
+
+
+def test_a_bias_add_after_a_matmul_adds_no_activations(onnx, tmp_path):
+    # Linear(16, 32) then Linear(32, 8) on [1, 6, 16], exported as MatMul + Add (bias) each: the layer's
+    # output counts once, as paramcount's dense on [6, 16]: 6 × 32 + 6 × 8 = 240 (not 480).
+    # MACs 6·32·16 + 6·8·32 = 3,072 + 1,536 = 4,608; connections + one per biased output: 4,608 + 240.
+    nodes = [_node("MatMul", ["x", "W1"], ["m1"]), _node("Add", ["m1", "B1"], ["a1"]),
+             _node("MatMul", ["a1", "W2"], ["m2"]), _node("Add", ["B2", "m2"], ["a2"])]
+    path = _save(onnx, tmp_path, nodes, [("x", [1, 6, 16])], [("a2", None)],
+                 [_init("W1", [16, 32]), _init("B1", [32]), _init("W2", [32, 8]), _init("B2", [8])])
+    report = importer.to_report(path)
+    assert _known(report) == (4_608, 0, 4_848) and _activations(report) == 240
+    assert _known(report) == _spec_figures("input: [6, 16]\nlayers:\n  - {type: dense, units: 32}\n"
+                                           "  - {type: dense, units: 8}\n")
+    assert _activations(_spec("input: [6, 16]\nlayers:\n  - {type: dense, units: 32}\n"
+                              "  - {type: dense, units: 8}\n")) == 240
 
 
 # -- against torch: fvcore and paramcount's own figures ------------------------------------------

@@ -42,7 +42,8 @@ Compute (`to_report`), per sample, with the conventions of paramcount's own laye
   a weight's Transpose, a `Constant`) are not rows: each folds into the first row that reads what it
   computes, and its tensors show there;
 - activations: each row's first output, its elements for one sample (an activation function is a
-  node of its own, so its output counts apart from the convolution's before it);
+  node of its own, so its output counts apart from the convolution's before it), but none for a bias
+  Add after a linear op (the op and its bias are one layer: paramcount's dense);
 - not known, for the whole report (a warning names the first node and why): an op not listed here or
   in another domain, a shape inference cannot give, an input axis other than the batch without a
   fixed size, inputs that disagree on the batch, LSTM peepholes, a `sequence_lens` input, a recurrent
@@ -899,6 +900,9 @@ def _compute(onnx, model, node_const):
             continue
         try:
             macs, other, conn, elements, witness = _figures(onnx, n, one, const, producer)
+            outs = [o for o in n.output if o]
+            if n.op_type == "Add" and len(n.input) == 2 and _bias(n, one, const, producer, one[outs[0]]):
+                result.biases.add(index)  # part of the linear op before it: its output is that op's
             if n.op_type in _RECURRENT and witness != 1:
                 axis = 1 if _attrs(onnx, n).get("layout", 0) == 0 else 0
                 raise _Unknown(f"axis {axis} of its input, its batch, holds {witness} for one sample "
@@ -984,6 +988,8 @@ def to_report(path, max_params=None):
                                   tuple(out) if out is not None else (), counts,
                                   [Weight(t.name, t.dims, t.role) for t in owned + borrowed], (),
                                   data.nodes[h].name, 0, tied_to=tied, compute=compute))
+        if h in comp.biases:  # a linear op's bias: the layer's output counts once, at the op's row
+            layers[-1].acts = 0
         totals.add(counts)
     warnings = []
     if reasons:
