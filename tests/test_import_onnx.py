@@ -255,3 +255,21 @@ def test_onnx_missing_package_is_a_clear_error(monkeypatch, tmp_path):
     path.write_bytes(b"")
     with pytest.raises(paramcount.SpecError, match=r"paramcount\[onnx\]"):
         importer.count(path)
+
+
+def test_onnx_recurrent_initial_states_are_not_parameters(onnx, tmp_path):
+    # LSTM(12 -> 16) with zero initial_h/initial_c written as initializers (inputs 5 and 6, as dynamo
+    # exports write them): W 4·16·12 = 768, R 4·16·16 = 1,024, B 8·16 = 128: 1,920 params, as torch's
+    # nn.LSTM(12, 16); the two [1, 1, 16] states are constants, not weights.
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    inits = [numpy_helper.from_array(np.ones(d, np.float32), n) for n, d in
+             [("W", (1, 64, 12)), ("R", (1, 64, 16)), ("B", (1, 128)), ("h0", (1, 1, 16)), ("c0", (1, 1, 16))]]
+    node = helper.make_node("LSTM", ["x", "W", "R", "B", "", "h0", "c0"], ["y"], name="lstm", hidden_size=16)
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [5, 1, 12])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], initializer=inits)
+    path = tmp_path / "lstm.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    data = importer.count(str(path))
+    assert data.params == 1_920 and sorted(t.name for t in data.constants) == ["c0", "h0"]

@@ -11,7 +11,8 @@ What counts:
   directly, through `Identity` nodes, or from inside a subgraph (`If`, `Loop`, `Scan`), once: the
   first node in graph order that uses it owns it; later users show it as shared (`tied_to` the owner);
 - not initializers that no node uses (listed as `unused`), nor index and shape operands
-  (`Reshape`'s shape, `Slice`'s starts, `Gather`'s indices, `Clip`'s bounds, ...) and integer
+  (`Reshape`'s shape, `Slice`'s starts, `Gather`'s indices, `Clip`'s bounds, a recurrent op's
+  initial states, ...) and integer
   tensors outside the weight inputs of quantized operators (listed as `constants`);
 - roles: the bias input of Conv, ConvTranspose, Gemm, the normalisations and the recurrent
   operators, and a 1-D tensor added to a MatMul's, Conv's or Gemm's output, is a bias;
@@ -65,6 +66,8 @@ _SHAPE_INPUTS = {
     "Trilu": {1}, "Clip": {1, 2}, "Dropout": {1, 2}, "Compress": {1}, "Where": {0},
     "QuantizeLinear": {1, 2}, "DequantizeLinear": {1, 2}, "DynamicQuantizeLinear": set(),
     "CenterCropPad": {1}, "Col2Im": {1, 2}, "DFT": {1, 2}, "STFT": {1, 2, 3}, "RandomNormalLike": set(),
+    # a recurrent op's sequence_lens and initial states (dynamo writes zero states as initializers)
+    "RNN": {4, 5}, "GRU": {4, 5}, "LSTM": {4, 5, 6},
 }
 for _op in ("ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2",
             "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare"):
