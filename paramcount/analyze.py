@@ -154,7 +154,10 @@ class LayerReport:
         d.update(path=self.path, depth=self.depth, repeat=times, copies=copies, tied_to=self.tied_to)
         # One occurrence: a row's copies compute alike (analysis merges only copies of equal compute).
         d.update({k: None if v is None else v // self.repeat for k, v in self.compute.as_dict().items()})
-        d["activations"] = product(self.output_shape) if self.compute.known else None
+        # One occurrence's: a row that stands for one (every import's) has its own count (an ONNX
+        # bias Add is part of the layer before it: none); a repeated row's last copy's output.
+        acts = self.activations()
+        d["activations"] = None if acts is None else acts if self.repeat == 1 else product(self.output_shape)
         return d
 
     def tree_dict(self, index: Mapping[int, int]) -> dict[str, Any]:

@@ -32,12 +32,14 @@ def torch(onnx):
 
 
 def _randomise(torch, model):
+    """Random values everywhere: torch's exporter merges initializers of equal value."""
     with torch.no_grad():
         for p in model.parameters():
             p.normal_()
-        for name, b in model.named_buffers():
+        for _, b in model.named_buffers():
             if b.is_floating_point():
                 b.uniform_(0.5, 1.5)
+    return model.eval()
 
 
 def _torch_count(model):

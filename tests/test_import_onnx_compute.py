@@ -20,6 +20,7 @@ import warnings
 import pytest
 import yaml
 from conftest import load_oracle, require
+from test_import_onnx import _randomise  # random values: the exporter merges equal initializers
 
 from paramcount import analyze, load_preset, load_text
 from paramcount.analyze import estimate_memory
@@ -514,6 +515,11 @@ def test_a_bias_add_after_a_matmul_adds_no_activations(onnx, tmp_path):
                                            "  - {type: dense, units: 8}\n")
     assert _activations(_spec("input: [6, 16]\nlayers:\n  - {type: dense, units: 32}\n"
                               "  - {type: dense, units: 8}\n")) == 240
+    # The JSON's rows say the same: MatMul 6·32 = 192, its bias Add 0, MatMul 6·8 = 48, Add 0; the
+    # sum of the rows is the total.
+    doc = report.to_dict()
+    assert [layer["activations"] for layer in doc["layers"]] == [192, 0, 48, 0]
+    assert doc["totals"]["activations"] == 240
 
 
 # -- against torch: fvcore and paramcount's own figures ------------------------------------------
@@ -527,17 +533,6 @@ def torch(onnx):
 @pytest.fixture(scope="module")
 def fvcore(torch):
     return load_oracle("fvcore_oracle")
-
-
-def _randomise(torch, model):
-    """Random values everywhere: the exporter merges initializers of equal value (see test_import_onnx)."""
-    with torch.no_grad():
-        for p in model.parameters():
-            p.normal_()
-        for _, b in model.named_buffers():
-            if b.is_floating_point():
-                b.uniform_(0.5, 1.5)
-    return model.eval()
 
 
 def _export(torch, model, x, path, **kw):
