@@ -131,7 +131,7 @@ def _cell(value):
 
 def head(title):
     """The page up to the first report: doctype, metadata, the stylesheet. `title`: the report's
-    name, or "paramcount" for several (escaped here)."""
+    name, or "N specs" for several (escaped here)."""
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             f"<meta http-equiv=\"Content-Security-Policy\" content=\"{_CSP}\">\n"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"

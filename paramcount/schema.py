@@ -278,7 +278,13 @@ def output_schema():
         return {"type": "object", "description": doc, "properties": props,
                 "required": list(props) if required is None else required, "additionalProperties": False}
 
-    layer = obj({"name": dict(text, description="dotted path"), "type": text, "input_shape": shape,
+    # One object's compute is known or not as a whole: all four figures integers, or all four null.
+    all_or_none = {"anyOf": [{"properties": {k: {"type": t} for k in compute}} for t in ("integer", "null")]}
+
+    def computed(o):
+        return {**o, "allOf": [all_or_none]}
+
+    layer = computed(obj({"name": dict(text, description="dotted path"), "type": text, "input_shape": shape,
                  "output_shape": shape, **counts, "path": text,
                  "depth": {"type": "integer", "minimum": 0, "description": "0 at the top level"},
                  "repeat": dict(count, description="how often the layer occurs (product of enclosing repeats)"),
@@ -287,21 +293,22 @@ def output_schema():
                  "tied_to": {"type": ["string", "null"], "description": "path of the layer whose weights it uses"},
                  **compute},
                 "a leaf layer; counts are one copy's, excluding tied tensors; macs, other_ops and connections "
-                "one occurrence's (sum of macs × repeat = total)")
+                "one occurrence's (sum of macs × repeat = total)"))
     node = {"oneOf": [
         obj({"layer": {"type": "integer", "minimum": 0}}, "a leaf: its index in `layers`"),
-        obj({"name": text, "path": text,
+        computed(obj({"name": text, "path": text,
              "type": dict(text, description="sequence, residual, parallel or a block's name"),
              "input_shape": shape, "output_shape": shape, "repeat": count, "shared": {"type": "boolean"}, **counts,
              **compute,
              "children": {"type": "array", "items": {"$ref": "#/$defs/node"}}},
-            "a composite or block use; counts include its children and all its copies")]}
+            "a composite or block use; counts include its children and all its copies"))]}
     budget = {"type": ["integer", "null"], "minimum": 1}
     report = obj({"schema_version": {"const": 1}, "name": text, "source": dict(text, description="file, preset or -"),
                   "input_shape": shape, "layers": {"type": "array", "items": {"$ref": "#/$defs/layer"}},
                   "tree": {"type": "array", "items": {"$ref": "#/$defs/node"}},
-                  "totals": obj({**counts, **compute}, "the whole model; tied tensors and shared copies counted "
-                                "once in the counts, every occurrence in macs, other_ops and connections"),
+                  "totals": computed(obj({**counts, **compute}, "the whole model; tied tensors and shared copies "
+                                         "counted once in the counts, every occurrence in macs, other_ops and "
+                                         "connections")),
                   "active_params": {"type": "integer", "minimum": 0, "description": (
                       "only with routed experts (moe): the parameters one token runs through")},
                   "memory": obj({  # issue 9: analyze.Memory has the formulas

@@ -421,3 +421,18 @@ def test_nested_copies_that_grow_count_every_copy_in_memory_too():
     assert r.to_dict()["totals"]["activations"] == m.activation_elements == 135
     assert m.training_adam_bytes == 828
     assert render.rows(r, depth=1, keys=["name", "activations"])[1] == ("Total", "135")
+
+
+def test_the_schema_takes_compute_known_or_not_as_a_whole():
+    """One object's four compute figures are all integers or all null: a mix is a bug the schema
+    catches (a total 'not known' beside a known activations count)."""
+    jsonschema = pytest.importorskip("jsonschema")
+    from paramcount.schema import output_schema
+
+    doc = _report("lenet5").to_dict()
+    jsonschema.validate(doc, output_schema())
+    for where in (doc["totals"], doc["layers"][0]):
+        mixed = {**where, "macs": None}
+        bad = {**doc, "totals": mixed} if where is doc["totals"] else {**doc, "layers": [mixed] + doc["layers"][1:]}
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(bad, output_schema())
