@@ -522,6 +522,24 @@ def test_a_bias_add_after_a_matmul_adds_no_activations(onnx, tmp_path):
     assert doc["totals"]["activations"] == 240
 
 
+@pytest.mark.parametrize("batch", [1, "N"])
+def test_shape_arithmetic_runs_at_the_files_opset(onnx, tmp_path, batch):
+    # Opset 11: Squeeze and Unsqueeze take `axes` as an attribute (an input from opset 13); evaluated at
+    # the newest version they raise, and the Reshape target stayed unknown. x [B, 4, 8]: Shape [B, 4, 8],
+    # Slice [0:1] -> [B], Squeeze(axes 0) -> B, Unsqueeze(axes 0) -> [B], Concat with [32] -> [B, 32]:
+    # Reshape x to [1, 32] at one sample; MatMul W [32, 3]: 3 outputs × 32 = 96 MACs and connections.
+    # Activations: the Reshape's 32 (a row of its own: it moves the input) and the MatMul's 3.
+    nodes = [_node("Shape", ["x"], ["s"]), _node("Slice", ["s", "zero", "one"], ["s0"]),
+             _node("Squeeze", ["s0"], ["b"], axes=[0]), _node("Unsqueeze", ["b"], ["bu"], axes=[0]),
+             _node("Concat", ["bu", "c32"], ["shp"], axis=0), _node("Reshape", ["x", "shp"], ["r"]),
+             _node("MatMul", ["r", "W"], ["y"])]
+    path = _save(onnx, tmp_path, nodes, [("x", [batch, 4, 8])], [("y", None)],
+                 [_ints("zero", [0]), _ints("one", [1]), _ints("c32", [32]), _init("W", [32, 3])], opset=11)
+    report = importer.to_report(path)
+    assert _known(report) == (96, 0, 96) and _activations(report) == 35
+    assert _rows(report)["r"].output_shape == (1, 32)
+
+
 # -- against torch: fvcore and paramcount's own figures ------------------------------------------
 
 
@@ -795,3 +813,29 @@ def test_unrolled_gru_cell_counts_its_first_step_on_zeros(torch, tmp_path):
     report = _export(torch, model, torch.randn(1, 3, 12), tmp_path / "cell.onnx", input_names=["x"],
                      dynamic_axes={"x": {0: "N"}})
     assert _known(report)[0] == 1_440 == _spec("input: [3, 12]\nlayers:\n  - {type: gru, hidden_size: 8}\n").compute.macs
+
+
+@pytest.mark.parametrize("opset", [9, 11, 12])
+def test_an_old_opset_export_counts_as_opset_13(torch, fvcore, tmp_path, opset):
+    # Multi-head attention written out (view, permute: Unsqueeze with an `axes` attribute below opset
+    # 13). On [1, 6, 16]: qkv 6 × 16 × 48 = 4,608; QKᵀ and AV 4 heads × 6 × 6 × 4 each = 576 + 576:
+    # 5,760 MACs, as fvcore and the opset-13 export; every figure equal to opset 13's.
+    nn = torch.nn
+
+    class Heads(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.qkv = nn.Linear(16, 48)
+
+        def forward(self, x):
+            n, t, d = x.shape
+            q, k, v = self.qkv(x).view(n, t, 3, 4, 4).permute(2, 0, 3, 1, 4)
+            return torch.softmax(q @ k.transpose(-2, -1), -1) @ v
+
+    model = _randomise(torch, Heads())
+    x = torch.randn(1, 6, 16)
+    new = _export(torch, model, x, tmp_path / "new.onnx", opset_version=13)
+    for kw in ({}, {"input_names": ["x"], "dynamic_axes": {"x": {0: "N"}}}):
+        old = _export(torch, model, x, tmp_path / "old.onnx", opset_version=opset, **kw)
+        assert _known(old) == _known(new) and _known(old)[0] == 5_760 == _fvcore_macs(fvcore, model, x, matmul=True)
+        assert _activations(old) == _activations(new)

@@ -22,7 +22,8 @@ What counts:
 
 Compute (`to_report`), per sample, with the conventions of paramcount's own layer types (layers.py):
 - shapes: ONNX's shape inference run node by node, evaluating on the way the small constants that
-  shapes are computed from (`Shape`, `Gather`, `Concat`...: torch's exporter computes reshape targets so);
+  shapes are computed from (`Shape`, `Gather`, `Concat`...: torch's exporter computes reshape targets so),
+  each op at the version the file's opset_import gives (opset 9 to 12 exports included);
 - the batch is axis 0 of the graph's inputs. A static batch B is divided out: the figures are those
   of the graph with that axis set to 1, which must be exactly 1/B of those of the graph as it is; a
   symbolic one (`N`, or unnamed) is taken as 1 and checked the same way against 2. Rows show one
@@ -521,9 +522,7 @@ def _propagate(onnx, model, inputs, batch, declared):
         if domain == "" and not has_graphs and (ins or n.op_type == "Constant") and \
                 all(value(i) is not None for i in ins) and small(n, ins):
             try:
-                from onnx.reference import ReferenceEvaluator
-
-                outs = ReferenceEvaluator(n, opsets=opsets or None).run(None, {i: values[i] for i in ins})
+                outs = _evaluate(model, n, {i: values[i] for i in ins})
                 for name, array in zip(n.output, outs):
                     if name:
                         keep(name, _np().asarray(array))
@@ -532,6 +531,24 @@ def _propagate(onnx, model, inputs, batch, declared):
     dims = _Dims((name, _dims_of(t)) for name, t in types.items())
     dims.refused = refused
     return dims
+
+
+def _evaluate(model, n, feeds):
+    """The outputs of node `n` on the arrays `feeds`, by onnx's reference implementation at the file's
+    own opsets: the node is wrapped in a one-node model carrying the file's opset_import and ir_version
+    (a bare node is run at the newest version of its op: opset 11's Unsqueeze with an `axes`
+    attribute raises there, and ReduceX or Squeeze would run with another version's semantics)."""
+    from onnx import TypeProto, helper
+    from onnx.reference import ReferenceEvaluator
+
+    inputs = [helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(array.dtype), list(array.shape))
+              for name, array in feeds.items()]
+    outputs = [helper.make_value_info(o, TypeProto()) for o in n.output if o]
+    graph = helper.make_graph([n], "fold", inputs, outputs)
+    one = helper.make_model(graph, opset_imports=list(model.opset_import), ir_version=model.ir_version or 3)
+    outs = ReferenceEvaluator(one).run(None, feeds)
+    names = iter(outs)
+    return [next(names) if o else None for o in n.output]
 
 
 class _Dims(dict):
