@@ -340,6 +340,26 @@ def test_a_batch_baked_into_a_reshape_is_not_divided_out(onnx, tmp_path):
     assert not report.compute.known and report.warnings
 
 
+def test_rows_of_a_file_whose_batch_is_not_divided_out_show_its_own_shapes(onnx, tmp_path):
+    # x [2, 4, 8] -> Relu -> Reshape to a baked [2, 32] -> MatMul W [32, 3]. At one sample the Relu
+    # gives [1, 4, 8] but the Reshape still [2, 32]: a mix that is no sample's. Not known, so every
+    # row shows the file's own shapes: [2, 4, 8], [2, 32], [2, 3].
+    nodes = [_node("Relu", ["x"], ["a"]), _node("Reshape", ["a", "shape"], ["r"]), _node("MatMul", ["r", "W"], ["y"])]
+    path = _save(onnx, tmp_path, nodes, [("x", [2, 4, 8])], [("y", None)], [_ints("shape", [2, 32]), _init("W", [32, 3])])
+    report = importer.to_report(path)
+    assert not report.compute.known
+    assert [leaf.output_shape for leaf in _rows(report).values()] == [(2, 4, 8), (2, 32), (2, 3)]
+    assert [leaf.input_shape for leaf in _rows(report).values()] == [(2, 4, 8), (2, 4, 8), (2, 32)]
+    # A symbolic batch, not known for an op not modelled: the rows keep the file's symbol.
+    nodes = [_node("Relu", ["x"], ["a"]), _node("Einsum", ["a", "a"], ["y"], equation="bij,bkj->bik")]
+    report = importer.to_report(_save(onnx, tmp_path, nodes, [("x", ["N", 4, 8])], [("y", None)], name="e.onnx"))
+    assert not report.compute.known
+    assert [leaf.output_shape for leaf in _rows(report).values()] == [("N", 4, 8), ("N", 4, 4)]
+    # Known: one sample's shapes, the batch axis at 1.
+    report = importer.to_report(_save(onnx, tmp_path, nodes[:1], [("x", [2, 4, 8])], [("a", None)], name="r.onnx"))
+    assert _known(report) == (0, 32, 0) and _rows(report)["a"].output_shape == (1, 4, 8)
+
+
 def test_an_op_whose_attributes_do_not_fit_is_not_known(onnx, tmp_path):
     # A MaxPool without its required kernel_shape: no runtime runs it; not known, no traceback.
     path = _save(onnx, tmp_path, [_node("MaxPool", ["x"], ["y"])], [("x", [1, 1, 4, 4])], [("y", [1, 1, 2, 2])])
@@ -839,3 +859,22 @@ def test_an_old_opset_export_counts_as_opset_13(torch, fvcore, tmp_path, opset):
         old = _export(torch, model, x, tmp_path / "old.onnx", opset_version=opset, **kw)
         assert _known(old) == _known(new) and _known(old)[0] == 5_760 == _fvcore_macs(fvcore, model, x, matmul=True)
         assert _activations(old) == _activations(new)
+
+
+def test_rows_of_a_not_known_export_at_a_static_batch_show_its_shapes(torch, tmp_path):
+    # A conv, then an einsum (not modelled: not known) at a static batch of 3: the rows show the file's
+    # [3, ...] shapes, not the batch-1 propagation's.
+    nn = torch.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c = nn.Conv2d(2, 4, 3)
+
+        def forward(self, x):
+            y = self.c(x)
+            return torch.einsum("bchw,bdhw->bcd", y, y)
+
+    report = _export(torch, _randomise(torch, Net()), torch.randn(3, 2, 6, 6), tmp_path / "e.onnx")
+    assert not report.compute.known and "(Einsum)" in report.warnings[0].message
+    assert [leaf.output_shape for leaf, _, _ in report.leaves()] == [(3, 4, 4, 4), (3, 4, 4)]

@@ -27,7 +27,8 @@ Compute (`to_report`), per sample, with the conventions of paramcount's own laye
 - the batch is axis 0 of the graph's inputs. A static batch B is divided out: the figures are those
   of the graph with that axis set to 1, which must be exactly 1/B of those of the graph as it is; a
   symbolic one (`N`, or unnamed) is taken as 1 and checked the same way against 2. Rows show one
-  sample's shapes (the batch axis kept, at 1); the report's input shape is the file's;
+  sample's shapes (the batch axis kept, at 1), or where the compute is not known the file's own
+  shapes; the report's input shape is the file's;
 - MACs: Conv (output elements × C/groups × kernel), ConvTranspose (input elements × M/groups ×
   kernel), Gemm and MatMul (output elements × the axis they sum over), the second operand a weight
   or an activation (attention's QKᵀ and AV: paramcount's attention counts those);
@@ -851,11 +852,12 @@ class _Compute:
     """Per node (graph order): (macs, other_ops, connections) for one sample, or None where not known;
     per node the shapes of its outputs for one sample; and why, where something is not known."""
 
-    __slots__ = ("figures", "dims", "reasons", "batch", "flags", "const", "biases")
+    __slots__ = ("figures", "dims", "reasons", "batch", "flags", "const", "biases", "whole")
 
     def __init__(self):
         self.figures, self.dims, self.reasons, self.batch = [], {}, [], None
         self.flags, self.const, self.biases = [], set(), set()
+        self.whole = None  # the shapes of the graph as the file has it, where already propagated
 
 
 def _compute(onnx, model, node_const):
@@ -881,6 +883,8 @@ def _compute(onnx, model, node_const):
         one = _propagate(onnx, model, inputs, 1, False)
         times = batch if isinstance(batch, int) else 2
         check = (times, _propagate(onnx, model, inputs, None if isinstance(batch, int) else 2, isinstance(batch, int)))
+        if isinstance(batch, int):
+            result.whole = check[1]
     result.dims = one
     # Constants computed from the input's shape whose size follows the batch (torch's zeros(B, H) for
     # a cell's first state, and what is computed from it): work per sample, counted as rows.
@@ -980,6 +984,10 @@ def to_report(path, max_params=None):
             members.setdefault(h, []).append(i)
     index = {node.name: i for i, node in enumerate(data.nodes)}
     reasons = sorted(comp.reasons, key=lambda r: -1 if r[0] is None else r[0])
+    if reasons and comp.batch not in (None, 1):  # not divided out: rows show the file's own shapes, not
+        # the batch-1 propagation's (which need not be one sample's: a batch baked into a constant)
+        comp.dims = comp.whole if comp.whole is not None else \
+            _propagate(onnx, model, [vi for vi in graph.input if vi.name not in inits], None, True)
     layers, totals = [], Counts()
     for h in sorted(members):
         group = [data.nodes[i] for i in members[h]]
