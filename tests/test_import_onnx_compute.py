@@ -560,6 +560,63 @@ def test_shape_arithmetic_runs_at_the_files_opset(onnx, tmp_path, batch):
     assert _rows(report)["r"].output_shape == (1, 32)
 
 
+def _padded_conv(onnx, tmp_path, pad, opset=17, inits=(), head=None):
+    nodes = [pad, head or _node("Conv", ["p", "W", "B"], ["y"], kernel_shape=[3, 3], strides=[2, 2])]
+    return importer.to_report(_save(onnx, tmp_path, nodes, [("x", [1, 3, 8, 8])], [("y", None)],
+                                    [_init("W", [8, 3, 3, 3]), _init("B", [8])] + list(inits), opset=opset,
+                                    name=f"pad{opset}.onnx"))
+
+
+def test_a_zero_pad_before_a_conv_is_its_padding(onnx, tmp_path):
+    # Pad 1 on each side of [1, 3, 8, 8] (zeros), then a 3×3 conv, stride 2: 10 -> 4 positions a side,
+    # as Conv with pads 1 on 8×8. MACs 8 × 16 × 3 × 9 = 3,456. Connections, padding excluded: along an
+    # axis output o reads Pad rows 2·o + k, the input's 2·o + k - 1 in [0, 8): o=0: 2 taps, o=1..3: 3
+    # -> 11 pairs; 121 a channel pair × 3 × 8 = 2,904, + 8 × 16 biases = 3,032 (not 3,456 + 128 = 3,584:
+    # the zeros read as inputs). The same as the Conv with pads [1, 1, 1, 1] and paramcount's conv2d.
+    pads = _ints("pads", [0, 0, 1, 1, 0, 0, 1, 1])
+    same = (3_456, 0, 3_032)
+    report = _padded_conv(onnx, tmp_path, _node("Pad", ["x", "pads"], ["p"]), inits=[pads])
+    assert _known(report) == same == _spec_figures("input: [3, 8, 8]\nlayers:\n  - {type: conv2d, filters: 8, "
+                                                   "kernel_size: 3, stride: 2, padding: 1}\n")
+    conv = importer.to_report(_save(onnx, tmp_path, [_node("Conv", ["x", "W", "B"], ["y"], kernel_shape=[3, 3],
+                                                           strides=[2, 2], pads=[1, 1, 1, 1])],
+                                    [("x", [1, 3, 8, 8])], [("y", None)], [_init("W", [8, 3, 3, 3]), _init("B", [8])]))
+    assert _known(conv) == same
+    # An explicit zero constant_value; opset 9's attributes (value absent, then 0.0): the same.
+    zero = _init("zero", [], 0.0)
+    assert _known(_padded_conv(onnx, tmp_path, _node("Pad", ["x", "pads", "zero"], ["p"]), inits=[pads, zero])) == same
+    assert _known(_padded_conv(onnx, tmp_path, _node("Pad", ["x"], ["p"], pads=[0, 0, 1, 1, 0, 0, 1, 1]), 9)) == same
+    assert _known(_padded_conv(onnx, tmp_path, _node("Pad", ["x"], ["p"], pads=[0, 0, 1, 1, 0, 0, 1, 1],
+                                                     value=0.0), 9)) == same
+    # Opset 18's axes: pads [1, 1] on axes [2, 3] only, begin then end: the same.
+    assert _known(_padded_conv(onnx, tmp_path, _node("Pad", ["x", "p2", "", "axes"], ["p"]), 18,
+                               [_ints("p2", [1, 1, 1, 1]), _ints("axes", [2, 3])])) == same
+    # Asymmetric (TensorFlow's SAME split for a stride 2 on an even size): 0 before, 1 after: 9 -> 4
+    # positions a side, o reads 2·o + k in [0, 8): 3, 3, 3, 2 taps -> 11: 121 × 24 + 128 = 3,032 again.
+    # Against 3 × 8 × 144 + 128 = 3,584 with the zeros read.
+    assert _known(_padded_conv(onnx, tmp_path, _node("Pad", ["x", "pads"], ["p"]),
+                               inits=[_ints("pads", [0, 0, 0, 0, 0, 0, 1, 1])])) == same
+    # A MaxPool 3, stride 2 after the same Pad: 16 windows, reads 121 a channel × 3 = 363, as MaxPool
+    # with pads 1 (its padding read none).
+    pool = _node("MaxPool", ["p"], ["y"], kernel_shape=[3, 3], strides=[2, 2])
+    assert _known(_padded_conv(onnx, tmp_path, _node("Pad", ["x", "pads"], ["p"]), inits=[pads], head=pool)) == \
+        (0, 363, 363)
+
+
+def test_a_pad_that_is_not_the_ops_zero_padding(onnx, tmp_path):
+    # Reflect, or a constant 1.5: the Pad's output holds values the conv reads: 3 × 8 × 144 + 128 = 3,584.
+    pads = _ints("pads", [0, 0, 1, 1, 0, 0, 1, 1])
+    reflect = _node("Pad", ["x", "pads"], ["p"], mode="reflect")
+    assert _known(_padded_conv(onnx, tmp_path, reflect, inits=[pads])) == (3_456, 0, 3_584)
+    other = _node("Pad", ["x", "pads", "v"], ["p"])
+    assert _known(_padded_conv(onnx, tmp_path, other, inits=[pads, _init("v", [], 1.5)])) == (3_456, 0, 3_584)
+    # A zero Pad on the channel axis (3 -> 5 channels, a weight of 5): not modelled, not known.
+    nodes = [_node("Pad", ["x", "cp"], ["p"]), _node("Conv", ["p", "W"], ["y"], name="conv", kernel_shape=[3, 3])]
+    report = importer.to_report(_save(onnx, tmp_path, nodes, [("x", [1, 3, 8, 8])], [("y", None)],
+                                      [_ints("cp", [0, 1, 0, 0, 0, 1, 0, 0]), _init("W", [8, 5, 3, 3])]))
+    _not_known(report, "node 'conv' (Conv): the Pad 'p' before it pads its batch or channel axis (not modelled)")
+
+
 # -- against torch: fvcore and paramcount's own figures ------------------------------------------
 
 
@@ -878,3 +935,20 @@ def test_rows_of_a_not_known_export_at_a_static_batch_show_its_shapes(torch, tmp
     report = _export(torch, _randomise(torch, Net()), torch.randn(3, 2, 6, 6), tmp_path / "e.onnx")
     assert not report.compute.known and "(Einsum)" in report.warnings[0].message
     assert [leaf.output_shape for leaf, _, _ in report.leaves()] == [(3, 4, 4, 4), (3, 4, 4)]
+
+
+@pytest.mark.parametrize("opset", [9, 17])
+def test_zero_pad2d_before_a_conv_equals_the_conv_with_padding(torch, fvcore, tmp_path, opset):
+    # nn.ZeroPad2d(1) + Conv2d(3, 8, 3, stride=2) on 8×8 computes what Conv2d(..., padding=1) does: the
+    # same 3,456 MACs (fvcore) and 3,032 connections (padding excluded), as paramcount's conv2d.
+    nn = torch.nn
+    padded = _randomise(torch, nn.Sequential(nn.ZeroPad2d(1), nn.Conv2d(3, 8, 3, stride=2)))
+    conv = nn.Sequential(nn.Conv2d(3, 8, 3, stride=2, padding=1)).eval()
+    conv[0].load_state_dict(padded[1].state_dict())
+    x = torch.randn(1, 3, 8, 8)
+    assert torch.allclose(padded(x), conv(x))
+    a = _known(_export(torch, padded, x, tmp_path / "pad.onnx", opset_version=opset))
+    b = _known(_export(torch, conv, x, tmp_path / "conv.onnx", opset_version=opset))
+    assert a == b == (3_456, 0, 3_032) and a[0] == _fvcore_macs(fvcore, padded, x)
+    assert a == _spec_figures("input: [3, 8, 8]\nlayers:\n  - {type: conv2d, filters: 8, kernel_size: 3, "
+                              "stride: 2, padding: 1}\n")

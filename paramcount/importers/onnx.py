@@ -36,10 +36,11 @@ Compute (`to_report`), per sample, with the conventions of paramcount's own laye
   elementwise arithmetic or comparison (an Add's too: a residual's addition is a node here, where
   paramcount's residual does not count it), Resize, and a lookup in a constant table (Gather:
   paramcount's embedding); the input elements every pool window reads (padding excluded), all of a
-  global pool's or a reduction's input; a recurrent op's gate units, one per step;
-- connections (LeCun's): the MACs' products, padding excluded, plus one per output of a bias (Conv's,
-  ConvTranspose's, Gemm's, or an Add of one constant per channel to a MatMul's, Gemm's or Conv's
-  output); pools' and reductions' reads; a recurrent op's products and its two bias vectors per gate unit;
+  global pool's or a reduction's input (a zero `Pad` before the pool: as its padding); a recurrent op's gate units, one per step;
+- connections (LeCun's): the MACs' products, padding excluded (a `Pad` node adding zeros right
+  before a Conv or pool is that op's padding: nn.ZeroPad2d, Keras's ZeroPadding2D), plus one per
+  output of a bias (Conv's, ConvTranspose's, Gemm's, or an Add of one constant per channel to a
+  MatMul's, Gemm's or Conv's output); pools' and reductions' reads; a recurrent op's products and its two bias vectors per gate unit;
 - nothing for ops that only move values (Reshape, Transpose, Concat, Slice, Gather of activations...);
 - nodes that compute constants (what they compute depends on no input's values: `Shape` arithmetic,
   a weight's Transpose, a `Constant`) are not rows: each folds into the first row that reads what it
@@ -48,7 +49,8 @@ Compute (`to_report`), per sample, with the conventions of paramcount's own laye
   node of its own, so its output counts apart from the convolution's before it), but none for a bias
   Add after a linear op (the op and its bias are one layer: paramcount's dense);
 - not known, for the whole report (a warning names the first node and why): an op not listed here or
-  in another domain, a shape inference cannot give, an input axis other than the batch without a
+  in another domain, a shape inference cannot give, a zero `Pad` before a Conv or pool whose amounts
+  cannot be told or that pads the batch or channel axis, an input axis other than the batch without a
   fixed size, inputs that disagree on the batch, LSTM peepholes, a `sequence_lens` input, a recurrent
   op whose batch axis is not the graph's, figures that do not follow the batch.
 """
@@ -531,6 +533,8 @@ def _propagate(onnx, model, inputs, batch, declared):
                 pass
     dims = _Dims((name, _dims_of(t)) for name, t in types.items())
     dims.refused = refused
+    dims.value = value
+    dims.nodes = {o: n for n in graph.node for o in n.output if o}
     return dims
 
 
@@ -556,6 +560,8 @@ class _Dims(dict):
     """Value name -> dims, and `refused`: output name -> why shape inference refused its node."""
 
     refused = {}
+    value = staticmethod(lambda name: None)  # a value's array, where evaluated (shape arithmetic, small constants)
+    nodes = {}  # value name -> the node that writes it
 
 
 def _spatial(a, x, nsp):
@@ -669,15 +675,69 @@ def _begin_pads(a, sizes, outs, kernel, strides, dilations):
     return pads[:len(sizes)]
 
 
-def _windows(a, x, out, kernel, dilations):
-    """(input element, tap) pairs of every window along the spatial axes, padding excluded."""
+def _zero_pad(onnx, n, dims):
+    """Where a Conv's or pool's input is written by a `Pad` adding zeros (constant mode, value 0 or
+    none: nn.ZeroPad2d, Keras's ZeroPadding2D through tf2onnx), (the Pad's input's spatial sizes, its
+    begin pads): the window reads that land in those zeros are padding, as the op's own `pads` are.
+    None where there is no such Pad (or it adds nothing: a crop reads input elements only); raises
+    _Unknown where a zero Pad's amounts cannot be told or it pads the batch or channel axes."""
+    pad = getattr(dims, "nodes", {}).get(n.input[0]) if n.input else None
+    if pad is None or pad.op_type != "Pad" or pad.domain not in _DEFAULT_DOMAINS or not pad.input:
+        return None
+    a = _attrs(onnx, pad)
+    if a.get("mode", "constant") != "constant":
+        return None  # reflect, edge, wrap: copies of input elements, read as such
+    value = getattr(dims, "value", lambda name: None)
+    arg = lambda k: pad.input[k] if len(pad.input) > k else ""  # noqa: E731
+    why = f"the Pad {quote(pad.name or pad.output[0])} before it"
+    x = _int_dims(dims.get(pad.input[0]), pad.input[0])
+    rank = len(x)
+    if "pads" in a or "paddings" in a:  # opset 1 to 10: attributes
+        amounts, fill, axes = list(a.get("pads", a.get("paddings"))), a.get("value", 0.0), None
+    else:
+        amounts = value(arg(1)) if arg(1) else None
+        fill = value(arg(2)) if arg(2) else 0
+        axes = value(arg(3)) if arg(3) else None
+        if amounts is None or (arg(3) and axes is None):
+            raise _Unknown(f"the amounts {why} adds are not known (its padding reads cannot be told apart)")
+        amounts = [int(v) for v in _np().asarray(amounts).reshape(-1)]
+        if fill is None:
+            raise _Unknown(f"the value {why} pads with is not known")
+    fill = _np().asarray(fill).reshape(-1)
+    if fill.size > 1 or (fill.size == 1 and fill[0] != 0):
+        return None  # padding with another constant: not the op's zero padding, its reads counted
+    if axes is not None:
+        axes = [int(v) + rank if int(v) < 0 else int(v) for v in _np().asarray(axes).reshape(-1)]
+        if len(amounts) != 2 * len(axes) or any(not 0 <= v < rank for v in axes) or len(set(axes)) != len(axes):
+            raise _Unknown(f"the amounts and axes {why} does not fit its input {_show(x)}")
+        full = [0] * (2 * rank)
+        for k, v in enumerate(axes):
+            full[v], full[rank + v] = amounts[k], amounts[len(axes) + k]
+        amounts = full
+    if len(amounts) != 2 * rank:
+        raise _Unknown(f"the amounts {why} adds do not fit its input {_show(x)}")
+    if max(amounts) <= 0:
+        return None
+    if min(amounts) < 0:
+        raise _Unknown(f"{why} crops and pads at once (not modelled)")
+    if any(amounts[k] or amounts[rank + k] for k in (0, 1)):
+        raise _Unknown(f"{why} pads its batch or channel axis (not modelled)")
+    return list(x[2:]), amounts[2:rank]
+
+
+def _windows(a, x, out, kernel, dilations, padded=None):
+    """(input element, tap) pairs of every window along the spatial axes, padding excluded (a zero Pad
+    before the op too: `padded`, the Pad's input's spatial sizes and its begin pads)."""
     from ..layers import window_pairs
 
     nsp = len(x) - 2
     strides = list(a.get("strides") or [1] * nsp)
     begin = _begin_pads(a, x[2:], out[2:], kernel, strides, dilations)
+    sizes = list(x[2:])
+    if padded is not None:  # positions shift by the Pad's begin; only the Pad's input is read
+        sizes, begin = padded[0], [b + p for b, p in zip(begin, padded[1])]
     pairs = 1
-    for o, s, p, k, d, n in zip(out[2:], strides, begin, kernel, dilations, x[2:]):
+    for o, s, p, k, d, n in zip(out[2:], strides, begin, kernel, dilations, sizes):
         pairs *= window_pairs(o, s, p, k, d, n)
     return pairs
 
@@ -746,7 +806,8 @@ def _node_figures(onnx, n, dims, const, producer):
         kernel = _check_conv(a, x, w, x[1], w[1] * a.get("group", 1))
         dil = list(a.get("dilations") or [1] * len(kernel))
         macs = y * _product(w[1:])
-        conn = out[0] * out[1] * w[1] * _windows(a, x, out, kernel, dil) + (y if arg(2) else 0)
+        conn = out[0] * out[1] * w[1] * _windows(a, x, out, kernel, dil, _zero_pad(onnx, n, dims)) + \
+            (y if arg(2) else 0)
         other = 0
     elif op == "ConvTranspose":
         x, w = shape(0), shape(1)
@@ -764,7 +825,7 @@ def _node_figures(onnx, n, dims, const, producer):
             raise _Unknown("its output's size is not the one ceil_mode gives")
         dil = list(a.get("dilations") or [1] * len(kernel))
         macs = 0
-        other = conn = x[0] * x[1] * _windows(a, x, out, kernel, dil)
+        other = conn = x[0] * x[1] * _windows(a, x, out, kernel, dil, _zero_pad(onnx, n, dims))
     elif op in _RECURRENT:
         x, r = shape(0), shape(2)
         if arg(4):
