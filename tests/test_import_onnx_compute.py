@@ -330,26 +330,49 @@ def test_a_symbolic_axis_other_than_the_batch_is_not_guessed(onnx, tmp_path):
     assert "input 'x' has axis 1 of no fixed size (T)" in report.warnings[0].message
 
 
-def test_a_batch_baked_into_a_reshape_is_not_divided_out(onnx, tmp_path):
+def _baked_graph(onnx, tmp_path, batch, head):
+    """x [batch, 4, 8] -> Relu -> Reshape to a constant [batch, 32] -> `head` nodes reading r."""
+    nodes = [_node("Relu", ["x"], ["a"]), _node("Reshape", ["a", "shape"], ["r"])] + head
+    return importer.to_report(_save(onnx, tmp_path, nodes, [("x", [batch, 4, 8])], [("y", None)],
+                                    [_ints("shape", [batch, 32]), _init("W", [32, 3]), _init("B", [3])],
+                                    name=f"baked{batch}.onnx"))
+
+
+def test_a_batch_baked_into_a_reshape_is_divided_out_from_the_files_figures(onnx, tmp_path):
     # A static batch of 2 and a Reshape to [2, 32] written as a constant: at one sample the shapes do
-    # not follow (32 elements into [2, 32]); the figures cannot be divided by the batch: not known.
-    nodes = [_node("Reshape", ["x", "shape"], ["r"]), _node("MatMul", ["r", "W"], ["y"], name="mm")]
-    path = _save(onnx, tmp_path, nodes, [("x", [2, 4, 8])], [("y", None)],
-                 [_ints("shape", [2, 32]), _init("W", [32, 3])])
-    report = importer.to_report(path)
-    assert not report.compute.known and report.warnings
+    # not follow (the Reshape still gives [2, 32]). Every node works element by element or against a
+    # weight, so the file's figures / 2 are one sample's: Relu 2·32 = 64 -> 32 other ops; MatMul
+    # 2 × 3 × 32 = 192 -> 96 MACs and connections; its bias Add 6 -> 3 connections: (96, 32, 99), as
+    # the same graph at batch 1. Activations: 32 + 32 + 3 (the bias Add's none) = 67.
+    head = [_node("MatMul", ["r", "W"], ["m"]), _node("Add", ["m", "B"], ["y"])]
+    report = _baked_graph(onnx, tmp_path, 2, head)
+    assert _known(report) == (96, 32, 99) == _known(_baked_graph(onnx, tmp_path, 1, head))
+    assert _activations(report) == 67
+    # Rows show the file's shapes (the batch-1 propagation's are no sample's).
+    assert [leaf.output_shape for leaf in _rows(report).values()] == [(2, 4, 8), (2, 32), (2, 3), (2, 3)]
+
+
+def test_a_baked_batch_with_work_that_need_not_follow_it_is_not_known(onnx, tmp_path):
+    # r · rᵀ ([2, 32] · [32, 2]: 2 × 2 × 32 = 128 MACs) mixes the samples: at a batch of B it is
+    # B² × 32, no multiple of one sample's. Not known, and the warning says the batch is baked in.
+    head = [_node("Transpose", ["r"], ["t"]), _node("MatMul", ["r", "t"], ["y"], name="rrT")]
+    report = _baked_graph(onnx, tmp_path, 2, head)
+    assert not report.compute.known
+    assert "the batch of 2 is baked into a constant the graph computes shapes from (at one sample, node 'r' " \
+           "cannot be counted), and the file's figures / 2 are not taken: node 'rrT' (MatMul): it multiplies " \
+           "two activations" in report.warnings[0].message
+    # Rows of the not-known file: its own shapes.
+    assert [leaf.output_shape for leaf in _rows(report).values()] == [(2, 4, 8), (2, 32), (32, 2), (2, 2)]
 
 
 def test_rows_of_a_file_whose_batch_is_not_divided_out_show_its_own_shapes(onnx, tmp_path):
-    # x [2, 4, 8] -> Relu -> Reshape to a baked [2, 32] -> MatMul W [32, 3]. At one sample the Relu
-    # gives [1, 4, 8] but the Reshape still [2, 32]: a mix that is no sample's. Not known, so every
-    # row shows the file's own shapes: [2, 4, 8], [2, 32], [2, 3].
-    nodes = [_node("Relu", ["x"], ["a"]), _node("Reshape", ["a", "shape"], ["r"]), _node("MatMul", ["r", "W"], ["y"])]
-    path = _save(onnx, tmp_path, nodes, [("x", [2, 4, 8])], [("y", None)], [_ints("shape", [2, 32]), _init("W", [32, 3])])
-    report = importer.to_report(path)
+    # x [2, 4, 8] -> Relu -> Einsum (not modelled: not known): the rows show the file's shapes,
+    # [2, 4, 8] and [2, 4, 4], not the batch-1 propagation's [1, ...]. (A baked batch: the test above.)
+    nodes = [_node("Relu", ["x"], ["a"]), _node("Einsum", ["a", "a"], ["y"], equation="bij,bkj->bik")]
+    report = importer.to_report(_save(onnx, tmp_path, nodes, [("x", [2, 4, 8])], [("y", None)], name="s.onnx"))
     assert not report.compute.known
-    assert [leaf.output_shape for leaf in _rows(report).values()] == [(2, 4, 8), (2, 32), (2, 3)]
-    assert [leaf.input_shape for leaf in _rows(report).values()] == [(2, 4, 8), (2, 4, 8), (2, 32)]
+    assert [leaf.output_shape for leaf in _rows(report).values()] == [(2, 4, 8), (2, 4, 4)]
+    assert [leaf.input_shape for leaf in _rows(report).values()] == [(2, 4, 8), (2, 4, 8)]
     # A symbolic batch, not known for an op not modelled: the rows keep the file's symbol.
     nodes = [_node("Relu", ["x"], ["a"]), _node("Einsum", ["a", "a"], ["y"], equation="bij,bkj->bik")]
     report = importer.to_report(_save(onnx, tmp_path, nodes, [("x", ["N", 4, 8])], [("y", None)], name="e.onnx"))
@@ -952,3 +975,15 @@ def test_zero_pad2d_before_a_conv_equals_the_conv_with_padding(torch, fvcore, tm
     assert a == b == (3_456, 0, 3_032) and a[0] == _fvcore_macs(fvcore, padded, x)
     assert a == _spec_figures("input: [3, 8, 8]\nlayers:\n  - {type: conv2d, filters: 8, kernel_size: 3, "
                               "stride: 2, padding: 1}\n")
+
+
+def test_a_dynamo_export_at_a_static_batch_divides_it_out(torch, tmp_path):
+    # The dynamo exporter bakes nn.Flatten's [4, 288] into a Reshape at a batch of 4: the file's figures
+    # / 4 equal the batch-1 export's (Conv 8 × 36 × 27 = 7,776 + Linear 4 × 288 = 1,152: 8,928 MACs).
+    require("onnxscript")
+    nn = torch.nn
+    model = _randomise(torch, nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 6 * 6, 4)))
+    one = _export(torch, model, torch.randn(1, 3, 8, 8), tmp_path / "one.onnx")
+    four = _export(torch, model, torch.randn(4, 3, 8, 8), tmp_path / "four.onnx", dynamo=True)
+    assert _known(four) == _known(one) and _known(one)[0] == 8_928
+    assert _activations(four) == _activations(one)

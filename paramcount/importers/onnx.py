@@ -26,7 +26,10 @@ Compute (`to_report`), per sample, with the conventions of paramcount's own laye
   each op at the version the file's opset_import gives (opset 9 to 12 exports included);
 - the batch is axis 0 of the graph's inputs. A static batch B is divided out: the figures are those
   of the graph with that axis set to 1, which must be exactly 1/B of those of the graph as it is; a
-  symbolic one (`N`, or unnamed) is taken as 1 and checked the same way against 2. Rows show one
+  symbolic one (`N`, or unnamed) is taken as 1 and checked the same way against 2. Where the exporter
+  baked a static B into a constant (a Reshape's target), the figures are the file's own / B, if every
+  node not counted at one sample works element by element, against a weight, or on axis 0 as
+  independent samples, and every figure divides by B (rows then show the file's shapes). Rows show one
   sample's shapes (the batch axis kept, at 1), or where the compute is not known the file's own
   shapes; the report's input shape is the file's;
 - MACs: Conv (output elements × C/groups × kernel), ConvTranspose (input elements × M/groups ×
@@ -913,12 +916,13 @@ class _Compute:
     """Per node (graph order): (macs, other_ops, connections) for one sample, or None where not known;
     per node the shapes of its outputs for one sample; and why, where something is not known."""
 
-    __slots__ = ("figures", "dims", "reasons", "batch", "flags", "const", "biases", "whole")
+    __slots__ = ("figures", "dims", "reasons", "batch", "flags", "const", "biases", "whole", "scale")
 
     def __init__(self):
         self.figures, self.dims, self.reasons, self.batch = [], {}, [], None
         self.flags, self.const, self.biases = [], set(), set()
         self.whole = None  # the shapes of the graph as the file has it, where already propagated
+        self.scale = 1  # B where the figures are the file's / B (a batch baked into a constant): dims the file's
 
 
 def _compute(onnx, model, node_const):
@@ -1005,7 +1009,88 @@ def _compute(onnx, model, node_const):
         except _Unknown as e:
             result.figures.append(None)
             result.reasons.append((index, str(e)))
+    if isinstance(batch, int) and batch > 1 and result.reasons and all(r[0] is not None for r in result.reasons) \
+            and _bakes(graph, one, check[1], const, batch):
+        _baked(onnx, graph, result, check[1], producer)
     return result
+
+
+def _bakes(graph, one, whole, const, batch):
+    """Whether a Reshape, Expand or Resize takes a shape holding the static batch `batch` from a
+    constant that does not follow the batch (the same at one sample as in the file): the exporter
+    baked the batch in (nn.Flatten's [B, -1] in a dynamo export, attention's head split)."""
+    for n in graph.node:
+        k = {"Reshape": 1, "Expand": 1, "Resize": 3}.get(n.op_type)
+        if k is None or len(n.input) <= k or n.input[k] not in const or n.input[0] in const:
+            continue
+        a, b = getattr(one, "value", lambda name: None)(n.input[k]), getattr(whole, "value", lambda name: None)(n.input[k])
+        if a is not None and b is not None and a.shape == b.shape and (a == b).all() and (b == batch).any():
+            return True
+    return False
+
+
+def _linear_in_batch(onnx, n, dims, const, batch):
+    """Why node `n`'s work on the file's shapes `dims` may not be `batch` × one sample's, or None: ops
+    that work element by element (moves, elementwise, normalisations, lookups), a MatMul or Gemm with
+    a constant operand (its work follows its other operand's elements), and ops that keep axis 0 as
+    independent samples (Conv, ConvTranspose, pools, reductions not over axis 0) where axis 0 is the
+    batch on their input and output. Not: a product of two activations (x·xᵀ mixes samples), a
+    recurrent op, a reduction over axis 0."""
+    op = n.op_type
+    if op in _MOVES or op in _ELEMENTWISE or op in _NORMS or op in _LOOKUPS or op in ("Resize", "Upsample", "LRN"):
+        return None
+    ins = [i for i in n.input if i]
+    if op in ("MatMul", "Gemm") and len(ins) >= 2:
+        if (ins[1] in const and not _attrs(onnx, n).get("transA", 0)) or (op == "MatMul" and ins[0] in const):
+            return None
+        return "it multiplies two activations (its work need not follow the batch)"
+    if op in ("Conv", "ConvTranspose") or op in _POOLS or op in _GLOBAL_POOLS or op in _REDUCE:
+        x, y = dims.get(ins[0]) if ins else None, dims.get(n.output[0])
+        if not x or not y or x[0] != batch or y[0] != batch:
+            return f"axis 0 of its input or output is not the batch of {batch}"
+        if op in _REDUCE:
+            a = _attrs(onnx, n)
+            axes = a.get("axes") if "axes" in a else ([a.get("axis", 0)] if op in ("ArgMax", "ArgMin") else None)
+            if axes is None and len(ins) > 1:
+                axes = getattr(dims, "value", lambda name: None)(ins[1])
+            if axes is None or any(int(v) % len(x) == 0 for v in _np().asarray(axes).reshape(-1)):
+                return "it may reduce over axis 0, the batch"
+        return None
+    return f"{op}'s work is not modelled as following the batch"
+
+
+def _baked(onnx, graph, result, whole, producer):
+    """A static batch B that the exporter baked into a constant (a Reshape's target: the batch-1
+    propagation breaks): the figures are those of the file's own shapes / B, where every node not
+    counted at one sample works linearly in the batch and all figures divide by B. Else the reasons
+    say that the batch is baked into a constant."""
+    batch, figures, biases = result.batch, [], set()
+    first = min(r[0] for r in result.reasons)
+    for index, (n, c) in enumerate(zip(graph.node, result.flags)):
+        if c:
+            figures.append((0, 0, 0))
+            continue
+        try:
+            macs, other, conn, elements, _ = _figures(onnx, n, whole, result.const, producer)
+        except _Unknown:
+            return  # not counted on the file's own shapes either: the node's own reason stands
+        outs = [o for o in n.output if o]
+        if n.op_type == "Add" and len(n.input) == 2 and _bias(n, whole, result.const, producer, whole[outs[0]]):
+            biases.add(index)
+        why = None
+        if result.figures[index] is None:
+            why = _linear_in_batch(onnx, n, whole, result.const, batch)
+        if why is None and any(v % batch for v in (macs, other, conn, elements)):
+            why = f"its figures on the file's shapes do not divide by {batch}"
+        if why is not None:
+            name = graph.node[first].name or graph.node[first].op_type
+            result.reasons.insert(0, (None, f"the batch of {batch} is baked into a constant the graph computes "
+                                            f"shapes from (at one sample, node {quote(name)} cannot be counted), and "
+                                            f"the file's figures / {batch} are not taken: node "
+                                            f"{quote(n.name or outs[0])} ({n.op_type}): {why}"))
+            return
+        figures.append((macs // batch, other // batch, conn // batch))
+    result.figures, result.reasons, result.biases, result.dims, result.scale = figures, [], biases, whole, batch
 
 
 def to_report(path, max_params=None):
@@ -1079,6 +1164,8 @@ def to_report(path, max_params=None):
                                   data.nodes[h].name, 0, tied_to=tied, compute=compute))
         if h in comp.biases:  # a linear op's bias: the layer's output counts once, at the op's row
             layers[-1].acts = 0
+        elif comp.scale != 1 and out is not None:  # the file's shapes: B samples' (divisible, checked)
+            layers[-1].acts = _product(out) // comp.scale
         totals.add(counts)
     warnings = []
     if reasons:
