@@ -381,27 +381,29 @@ def estimate_memory(report: "Report", dtype: str = "fp32", batch: int = 1) -> Me
     if not (isinstance(batch, int) and not isinstance(batch, bool) and batch >= 1):
         raise ValueError(f"batch must be a positive integer, got {batch!r}")
     t = report.totals
-    weights = dtype_bytes(t.params, dtype) if dtype != "int4" else 0
+    # int4 packs each leaf's tensors on its own; any other dtype is the total params' bytes.
+    weights = (sum(param_bytes(node, dtype) for node in report.layers or ()) if dtype == "int4"
+               else dtype_bytes(t.params, dtype))
     known = getattr(report.compute, "known", True)
     # Activations: every top-level node's, as the JSON's totals count them (a composite keeps the
-    # exact sum of its copies, which may differ in shape); int4 weights: each leaf's tensors.
+    # exact sum of its copies, which may differ in shape).
     elements = sum(node.activations() for node in report.layers) if known else None
-    if dtype == "int4":
-        todo = [(node, 1) for node in reversed(report.layers or ())]
-        while todo:  # as Report.leaves, reading only what a renderer's duck-typed node has too
-            node, copies = todo.pop()
-            repeat = getattr(node, "repeat", 1)
-            copies *= 1 if getattr(node, "shared", False) else repeat
-            children = getattr(node, "children", None)
-            if children:
-                todo += [(c, copies) for c in reversed(children)]
-            else:
-                weights += _int4_bytes(node) * copies
     if not known:
         return Memory(dtype, batch, weights, None, None, None)
     activations = dtype_bytes(elements * batch, dtype)
     training = ADAM_BYTES * t.trainable + FP32_BYTES * t.non_trainable + FP32_BYTES * elements * batch
     return Memory(dtype, batch, weights, elements, activations, training)
+
+
+def param_bytes(node, dtype="fp32"):
+    """A row's parameter bytes in `dtype`: its params (all copies the row holds; a shared repeat's one
+    set; a tied layer without the tensors it borrows); int4 packs each tensor on its own, so a
+    composite's are its leaves'. Reads only what a renderer's duck-typed node has too."""
+    if dtype != "int4":
+        return dtype_bytes(node.counts.params, dtype)
+    children = getattr(node, "children", None)
+    one = sum(param_bytes(c, dtype) for c in children) if children else _int4_bytes(node)
+    return one * (1 if getattr(node, "shared", False) else getattr(node, "repeat", 1))
 
 
 def _int4_bytes(leaf):

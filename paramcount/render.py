@@ -269,18 +269,6 @@ def bar(tenths, cells=BAR_CELLS, padded=True, some=None):
     return drawn.ljust(cells) + " " + percent(tenths).rjust(6)
 
 
-def row_memory(node, dtype="fp32"):
-    """A row's parameter bytes in `dtype`: its params (all copies the row holds; a shared repeat's one
-    set; a tied layer without the tensors it borrows) in `dtype`; int4 packs each tensor on its own."""
-    from .analyze import _int4_bytes, dtype_bytes
-
-    if dtype != "int4":
-        return dtype_bytes(node.counts.params, dtype)
-    children = _attr(node, "children", None)
-    one = sum(row_memory(c, dtype) for c in children) if children else _int4_bytes(node)
-    return one * (1 if _attr(node, "shared", False) else _attr(node, "repeat", 1))
-
-
 def kind_of(node, code=str):
     """A row's type cell: the type and activation, its multiplier, whether its copies share one set
     of weights, and the layer whose weights it uses. `code` wraps the spec's text (markdown)."""
@@ -327,7 +315,9 @@ def _figure(node, key, report):
         compute = node.compute
         return getattr(compute, key) if getattr(compute, "known", True) else None
     if key == "memory":
-        return row_memory(node, _dtype(report))
+        from .analyze import param_bytes
+
+        return param_bytes(node, _dtype(report))
     if key in ("activations", "activation_memory"):
         from .analyze import dtype_bytes
 

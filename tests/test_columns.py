@@ -24,7 +24,7 @@ import pytest
 
 from conftest import run_cli, without_compute
 from paramcount import analyze, load_text, render
-from paramcount.analyze import DTYPES, estimate_memory
+from paramcount.analyze import DTYPES, estimate_memory, param_bytes
 from paramcount.sources import load_preset
 
 LENET5_PICKED = textwrap.dedent("""\
@@ -230,7 +230,7 @@ def test_row_figures_add_up_to_the_summary(preset, dtype):
     from paramcount.analyze import dtype_bytes
 
     top = report.layers
-    assert sum(render.row_memory(n, dtype) for n in top) == m.weights_bytes
+    assert sum(param_bytes(n, dtype) for n in top) == m.weights_bytes
     assert sum(n.activations() for n in top) == m.activation_elements
     if dtype == "fp32":
         assert dtype_bytes(m.activation_elements, dtype) == 4 * m.activation_elements

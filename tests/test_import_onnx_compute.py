@@ -20,7 +20,7 @@ import warnings
 import pytest
 import yaml
 from conftest import load_oracle, require
-from test_import_onnx import _randomise  # random values: the exporter merges equal initializers
+from test_import_onnx import CNN, _randomise, _spec_model  # shared with the parameter tests
 
 from paramcount import analyze, load_preset, load_text
 from paramcount.analyze import estimate_memory
@@ -675,25 +675,11 @@ def _fvcore_macs(fvcore, model, x, matmul=False):
 
 
 def _sequential(torch, oracle, spec):
-    """nn.Sequential of a flat spec, layer by layer as tests/torch_oracle.py builds it."""
-    shape = list(spec["input"])
-    ids = spec["layers"][0]["type"] == "embedding"
-    x = torch.zeros((1, *shape), dtype=torch.long if ids else torch.float32)
-    layers, y = [], x
-    for raw in spec["layers"]:
-        module, _ = oracle.build_layer(oracle.with_defaults(raw), list(y.shape[1:]))
-        with torch.no_grad():
-            y = module.eval()(y)
-        layers.append(module)
-    return _randomise(torch, torch.nn.Sequential(*layers)), x
+    """nn.Sequential of a flat spec as tests/torch_oracle.py builds it, with random values, and its input."""
+    model, x = _spec_model(torch, oracle, spec)
+    return _randomise(torch, model), x
 
 
-CNN = {"input": [3, 32, 32], "layers": [
-    {"type": "conv2d", "filters": 16, "kernel_size": 3, "padding": 1},
-    {"type": "batchnorm"}, {"type": "relu"}, {"type": "maxpool2d", "kernel_size": 2},
-    {"type": "conv2d", "filters": 32, "kernel_size": 3, "stride": 2, "groups": 2, "bias": False},
-    {"type": "batchnorm"}, {"type": "globalavgpool"}, {"type": "dropout"},
-    {"type": "dense", "units": 10}]}
 
 RECURRENT = {"input": [10, 12], "layers": [
     {"type": "lstm", "hidden_size": 16, "num_layers": 2, "bidirectional": True},
